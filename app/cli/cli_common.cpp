@@ -1,0 +1,51 @@
+#include "cli_common.h"
+
+#include <algorithm>
+#include <iostream>
+#include <limits>
+
+#include "common/device.h"
+#include "common/threads.h"
+
+namespace rebasin::cli {
+
+void add_common_options(CLI::App* cmd, CommonOptions& opts) {
+  cmd->add_flag("--json", opts.json, "Print one JSON object on stdout and nothing else there");
+  cmd->add_option("--device", opts.device, "Where to compute: cpu, cuda or auto")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->capture_default_str();
+  cmd->add_option("--seed", opts.seed, "Random seed")->capture_default_str();
+  cmd->add_option("--threads", opts.threads, "CPU threads (0: all cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
+c10::Device apply_common_options(const CommonOptions& opts) {
+  configure_threads(opts.threads);
+  return resolve_device(opts.device);
+}
+
+void emit(const nlohmann::json& result, const CommonOptions& opts) {
+  if (opts.json) {
+    std::cout << result.dump() << std::endl;
+    return;
+  }
+  for (const auto& [key, value] : result.items())
+    std::cout << key << ": " << (value.is_string() ? value.get<std::string>() : value.dump())
+              << "\n";
+  std::cout.flush();
+}
+
+double best_seconds(int reps, const std::function<void()>& fn) {
+  using clock = std::chrono::steady_clock;
+  fn();
+  double best = std::numeric_limits<double>::infinity();
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = clock::now();
+    fn();
+    best = std::min(best, std::chrono::duration<double>(clock::now() - t0).count());
+  }
+  return best;
+}
+
+}  // namespace rebasin::cli

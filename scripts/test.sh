@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up, build (dev preset) and run every test. This is what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cmake --preset dev >/dev/null
+cmake --build --preset dev
+ctest --preset dev

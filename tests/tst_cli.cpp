@@ -1,0 +1,114 @@
+// The rebasin CLI as a user runs it: --version, --help, the bench commands' JSON, and every bad
+// invocation exits 1 with one line on stderr and nothing on stdout.
+#include <QtTest/QtTest>
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+
+namespace {
+
+struct Run {
+  int code = -1;
+  QByteArray out, err;
+};
+
+Run run(const QStringList& args) {
+  QProcess p;
+  p.start(QStringLiteral(REBASIN_CLI_PATH), args);
+  Run r;
+  if (!p.waitForFinished(300000)) return r;
+  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+  r.out = p.readAllStandardOutput();
+  r.err = p.readAllStandardError();
+  return r;
+}
+
+}  // namespace
+
+class TestCli : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void version() {
+    const Run r = run({"--version"});
+    QCOMPARE(r.code, 0);
+    QVERIFY(r.out.startsWith("rebasin "));
+  }
+
+  void help() {
+    const Run r = run({"--help"});
+    QCOMPARE(r.code, 0);
+    QVERIFY(r.out.contains("bench"));
+    const Run b = run({"bench", "sinkhorn", "--help"});
+    QCOMPARE(b.code, 0);
+    QVERIFY(b.out.contains("--tau"));
+    QVERIFY(b.out.contains("--device"));
+  }
+
+  void benchSinkhornJson() {
+    const Run r = run({"bench", "sinkhorn", "--n", "64", "--iters", "10", "--json"});
+    QCOMPARE(r.code, 0);
+    QVERIFY2(r.err.isEmpty(), r.err.constData());
+    QJsonParseError pe;
+    const QJsonDocument doc = QJsonDocument::fromJson(r.out, &pe);
+    QVERIFY2(doc.isObject(), qPrintable(pe.errorString()));
+    const QJsonObject o = doc.object();
+    QCOMPARE(o["n"].toInt(), 64);
+    QCOMPARE(o["iters"].toInt(), 10);
+    for (const char* key : {"forward_s", "implicit_backward_s", "unrolled_backward_s"})
+      QVERIFY2(o[key].toDouble() > 0, key);
+    QCOMPARE(o["device"].toString(), QString("cpu"));
+  }
+
+  void benchLapJson() {
+    const Run r = run({"bench", "lap", "--n", "100", "--json", "--seed", "3"});
+    QCOMPARE(r.code, 0);
+    const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+    QCOMPARE(o["n"].toInt(), 100);
+    QVERIFY(o["seconds"].toDouble() > 0);
+    QVERIFY(o["near_permutation_seconds"].toDouble() > 0);
+  }
+
+  void humanOutputHasUnits() {
+    const Run r = run({"bench", "lap", "--n", "20"});
+    QCOMPARE(r.code, 0);
+    QVERIFY(r.out.contains("seconds: "));
+  }
+
+  void userErrors_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::newRow("no command") << QStringList{};
+    QTest::newRow("unknown command") << QStringList{"frobnicate"};
+    QTest::newRow("bench without kind") << QStringList{"bench"};
+    QTest::newRow("missing --n") << QStringList{"bench", "sinkhorn"};
+    QTest::newRow("negative --n") << QStringList{"bench", "lap", "--n", "-5"};
+    QTest::newRow("text --n") << QStringList{"bench", "lap", "--n", "many"};
+    QTest::newRow("tau 0") << QStringList{"bench", "sinkhorn", "--n", "8", "--tau", "0"};
+    QTest::newRow("bad device") << QStringList{"bench", "sinkhorn", "--n", "8", "--device", "tpu"};
+    QTest::newRow("bad dtype") << QStringList{"bench", "sinkhorn", "--n", "8", "--dtype", "int8"};
+    QTest::newRow("unknown option") << QStringList{"bench", "lap", "--n", "8", "--fast"};
+  }
+
+  void userErrors() {
+    QFETCH(QStringList, args);
+    const Run r = run(args);
+    QCOMPARE(r.code, 1);
+    QVERIFY(r.out.isEmpty());
+    QVERIFY2(r.err.startsWith("rebasin: error: "), r.err.constData());
+    QCOMPARE(r.err.count('\n'), 1);
+  }
+
+  void cudaWithoutGpu() {
+    const Run probe = run({"bench", "lap", "--n", "4", "--device", "cuda", "--json"});
+    if (probe.code == 0) QSKIP("a CUDA GPU is usable here");
+    const Run r = run({"bench", "sinkhorn", "--n", "8", "--device", "cuda", "--json"});
+    QCOMPARE(r.code, 1);
+    QVERIFY(r.out.isEmpty());
+    QVERIFY(r.err.contains("no usable CUDA GPU"));
+    QCOMPARE(r.err.count('\n'), 1);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"
