@@ -14,11 +14,12 @@ namespace {
 
 using Index = std::int64_t;
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr std::int64_t kReductionBudget = 8;  // row scans per augmenting-row-reduction round / n
 
 class JonkerVolgenant {
  public:
-  JonkerVolgenant(const std::vector<double>& c, Index n)
-      : c_(c), n_(n), x_(n, -1), y_(n, -1), v_(n, 0.0) {}
+  // c: n x n minimisation costs, borrowed (no copy: it can be hundreds of MB).
+  JonkerVolgenant(const double* c, Index n) : c_(c), n_(n), x_(n, -1), y_(n, -1), v_(n, 0.0) {}
 
   const std::vector<Index>& solve() {
     std::vector<Index> free_rows = column_reduction();
@@ -97,8 +98,10 @@ class JonkerVolgenant {
       Index i0 = y_[j1];
       const double v1_new = v_[j1] - (u2 - u1);
       const bool lowers = v1_new < v_[j1];
-      // The bound on rr keeps pathological inputs from cycling (as in the original).
-      if (rr < static_cast<std::int64_t>(current) * n_) {
+      // The original bounds rr by current * n only, to stop cycling. On real-valued random
+      // costs the evictions then cost O(n) scans each for a long tail; past 8n scans the
+      // shortest-path phase finishes the remaining rows faster (measured: 3x at n = 2048).
+      if (rr < static_cast<std::int64_t>(current) * n_ && rr < kReductionBudget * n_) {
         if (lowers) {
           v_[j1] = v1_new;
         } else if (i0 >= 0 && j2 >= 0) {
@@ -192,7 +195,7 @@ class JonkerVolgenant {
     return -1;
   }
 
-  const std::vector<double>& c_;
+  const double* c_;
   Index n_;
   std::vector<Index> x_, y_;
   std::vector<double> v_;
@@ -204,14 +207,20 @@ Assignment solve_assignment(const double* cost, std::int64_t rows, std::int64_t 
                             bool maximize) {
   require(rows > 0 && cols > 0, "assignment: the cost matrix is empty");
   const Index n = std::max(rows, cols);
-  std::vector<double> c(static_cast<std::size_t>(n) * n, 0.0);
-  const double sign = maximize ? -1.0 : 1.0;
-  for (Index i = 0; i < rows; ++i)
-    for (Index j = 0; j < cols; ++j) {
-      const double v = cost[i * cols + j];
-      require(std::isfinite(v), "assignment: the cost matrix contains NaN or Inf");
-      c[i * n + j] = sign * v;
-    }
+  const std::size_t total = static_cast<std::size_t>(rows) * cols;
+  bool finite = true;
+  for (std::size_t k = 0; k < total; ++k) finite &= std::isfinite(cost[k]);
+  require(finite, "assignment: the cost matrix contains NaN or Inf");
+  // Square minimisation runs on the caller's matrix; otherwise a negated and/or zero-padded copy.
+  std::vector<double> copy;
+  const double* c = cost;
+  if (maximize || rows != cols) {
+    copy.assign(static_cast<std::size_t>(n) * n, 0.0);
+    const double sign = maximize ? -1.0 : 1.0;
+    for (Index i = 0; i < rows; ++i)
+      for (Index j = 0; j < cols; ++j) copy[i * n + j] = sign * cost[i * cols + j];
+    c = copy.data();
+  }
   const std::vector<Index> x = JonkerVolgenant(c, n).solve();
   Assignment out;
   out.col_of_row.resize(rows);
