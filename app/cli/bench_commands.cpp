@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <iostream>
 #include <memory>
 
 #include "cli_common.h"
@@ -64,7 +65,14 @@ void run_sinkhorn_bench(const SinkhornBenchOptions& o) {
                         {"marginal_error", fwd.marginal_error}};
   const double bytes = double(o.n) * double(o.n) * double(X.element_size());
   out["forward_gb_per_s"] = bytes * o.iters / forward_s / 1e9;
-  if (o.unrolled) {
+  // Unrolled autograd keeps ~3 n x n tensors per iteration alive; past a few GB it would only
+  // measure swapping (or be killed), so it is skipped there and reported as null.
+  const double unrolled_bytes = 3.0 * o.iters * bytes;
+  const bool unrolled = o.unrolled && unrolled_bytes <= 6e9;
+  if (o.unrolled && !unrolled && !o.common.json)
+    std::cerr << "rebasin: skipping the unrolled backward (would hold "
+              << unrolled_bytes / 1e9 << " GB); pass --no-unrolled to silence this\n";
+  if (unrolled) {
     // Backward through the unrolled reference loop: the graph is rebuilt each run, only
     // backward() is timed.
     double best = 1e300;

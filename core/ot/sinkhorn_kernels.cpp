@@ -33,15 +33,10 @@ inline std::int64_t row_at(std::int64_t step, std::int64_t r0, std::int64_t r1, 
 
 template <typename T>
 REBASIN_INLINE T max_of(const T* x, std::int64_t n) {
-  // Lane-wise max vectorises without -ffinite-math-only (a plain max reduction does not).
-  T lanes[kLanes];
-  for (int l = 0; l < kLanes; ++l) lanes[l] = -std::numeric_limits<T>::infinity();
-  std::int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes)
-    for (int l = 0; l < kLanes; ++l) lanes[l] = x[j + l] > lanes[l] ? x[j + l] : lanes[l];
+  // omp simd: a max reduction does not vectorise otherwise without -ffinite-math-only.
   T mx = -std::numeric_limits<T>::infinity();
-  for (; j < n; ++j) mx = std::max(mx, x[j]);
-  for (int l = 0; l < kLanes; ++l) mx = std::max(mx, lanes[l]);
+#pragma omp simd reduction(max : mx)
+  for (std::int64_t j = 0; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
   return mx;
 }
 
@@ -77,42 +72,25 @@ REBASIN_INLINE void log_rows_impl(const T* X, std::int64_t n, T s, const T* log_
 }
 
 // --- scaling-form passes --------------------------------------------------------------------
-// Range of X over rows [r0, r1): lo/hi get the min/max, *bad is set on NaN/Inf. Lane-wise so it
-// vectorises; NaN is caught by v != v (kept: no -ffinite-math-only on this file).
+// Range of X over rows [r0, r1): lo/hi get the min/max, *bad is set on NaN/Inf (max/min alone
+// skip a NaN, so NaNs are counted by v != v, which this file's flags keep).
 template <typename T>
 REBASIN_INLINE void range_rows_impl(const T* X, std::int64_t n, std::int64_t r0, std::int64_t r1,
                                     T* lo, T* hi, bool* bad) {
-  T mx[kLanes], neg[kLanes];
-  int nan[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
-    mx[l] = neg[l] = -std::numeric_limits<T>::infinity();
-    nan[l] = 0;
-  }
+  T mx = -std::numeric_limits<T>::infinity(), mn = std::numeric_limits<T>::infinity();
+  std::int64_t nans = 0;
   const T* x = X + r0 * n;
   const std::int64_t total = (r1 - r0) * n;
-  std::int64_t k = 0;
-  for (; k + kLanes <= total; k += kLanes)
-    for (int l = 0; l < kLanes; ++l) {
-      const T v = x[k + l];
-      mx[l] = v > mx[l] ? v : mx[l];
-      neg[l] = -v > neg[l] ? -v : neg[l];
-      nan[l] |= v != v;
-    }
-  T h = -std::numeric_limits<T>::infinity(), lw = std::numeric_limits<T>::infinity();
-  bool any_nan = false;
-  for (; k < total; ++k) {
-    h = std::max(h, x[k]);
-    lw = std::min(lw, x[k]);
-    any_nan |= x[k] != x[k];
+#pragma omp simd reduction(max : mx) reduction(min : mn) reduction(+ : nans)
+  for (std::int64_t k = 0; k < total; ++k) {
+    const T v = x[k];
+    mx = v > mx ? v : mx;
+    mn = v < mn ? v : mn;
+    nans += v != v;
   }
-  for (int l = 0; l < kLanes; ++l) {
-    h = std::max(h, mx[l]);
-    lw = std::min(lw, -neg[l]);
-    any_nan |= nan[l] != 0;
-  }
-  *lo = lw;
-  *hi = h;
-  *bad = any_nan || !std::isfinite(h) || !std::isfinite(lw);
+  *lo = mn;
+  *hi = mx;
+  *bad = nans != 0 || !std::isfinite(mx) || !std::isfinite(mn);
 }
 
 // K_ij = exp(X_ij s - c) into K; acc += column sums of K.
