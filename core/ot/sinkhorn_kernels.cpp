@@ -222,10 +222,14 @@ class ColumnAccumulator {
   std::vector<T> data_;
 };
 
-// Runs body(r0, r1, thread) over row blocks; rows are independent.
+// Runs body(r0, r1, thread) over row blocks; rows are independent. Below ~1M entries a pass
+// takes tens of microseconds and waking a second thread costs more than it saves (measured at
+// n = 512: 0.058 ms with 2 threads vs 0.030 ms with 1).
 template <typename Body>
 void for_rows(std::int64_t m, std::int64_t n, Body&& body) {
-  const std::int64_t grain = std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(n, 1));
+  constexpr std::int64_t kMinParallelEntries = 1 << 20;
+  const std::int64_t grain =
+      m * n < kMinParallelEntries ? m : std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(n, 1));
   at::parallel_for(0, m, grain, [&](std::int64_t r0, std::int64_t r1) {
     body(r0, r1, at::get_thread_num());
   });
