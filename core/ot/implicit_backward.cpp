@@ -33,14 +33,9 @@ double dot(const std::vector<double>& x, const std::vector<double>& y) {
 
 // Solves S v = rhs by Jacobi-preconditioned CG; P, inv_a, b in scalar_t.
 template <typename T>
-std::vector<double> solve_schur(const at::Tensor& P, const at::Tensor& inv_a, const at::Tensor& b,
-                                const at::Tensor& diag, std::vector<double> rhs, double tol,
-                                int max_iters, ImplicitBackwardStats& stats) {
-  const int64_t m = P.size(0), n = P.size(1);
-  const T* p_ptr = P.data_ptr<T>();
-  const T* ia = inv_a.data_ptr<T>();
-  const T* bp = b.data_ptr<T>();
-  const T* dp = diag.data_ptr<T>();
+std::vector<double> solve_schur(const T* p_ptr, int64_t m, int64_t n, const T* ia, const T* bp,
+                                const T* dp, std::vector<double> rhs, double tol, int max_iters,
+                                ImplicitBackwardStats& stats) {
   std::vector<T> pt(n), yt(n);
   int calls = 0;
   auto apply_S = [&](const std::vector<double>& x, std::vector<double>& y) {
@@ -84,37 +79,48 @@ at::Tensor sinkhorn_implicit_backward(const at::Tensor& P_in, const at::Tensor& 
                                       double tau, double cg_tol, int cg_max_iters,
                                       ImplicitBackwardStats* stats_out) {
   require(P_in.dim() == 2 && P_in.numel() > 0, "implicit backward: the plan must be a non-empty matrix");
+  require(P_in.scalar_type() == at::kFloat || P_in.scalar_type() == at::kDouble,
+          "implicit backward: the plan must be float32 or float64");
   require(grad_in.sizes() == P_in.sizes(), "implicit backward: gradient and plan shapes differ");
   require(tau > 0 && std::isfinite(tau), "implicit backward: tau must be positive");
   const auto device = P_in.device();
-  // The CG loop runs on the host; GPU plans visit it until the CUDA kernels take over.
+  // The passes run on the host; GPU plans visit it until the CUDA kernels take over.
   const at::Tensor P = P_in.detach().to(at::kCPU).contiguous();
-  const at::Tensor Gh = grad_in.detach().to(at::kCPU, P.scalar_type()).contiguous();
-  require(at::isfinite(Gh).all().item<bool>(), "implicit backward: the incoming gradient has NaN or Inf");
-  const at::Tensor GP = Gh * P;
-  const at::Tensor a = P.sum(1), b = P.sum(0);
-  require((a > 0).all().item<bool>() && (b > 0).all().item<bool>(),
-          "implicit backward: the plan has an empty row or column");
-  const at::Tensor inv_a = a.reciprocal().contiguous();
-  const at::Tensor h1 = GP.sum(1), h2 = GP.sum(0);
-  // rhs = h2 - P^T (h1 / a); Jacobi diagonal of S, kept away from 0 (near-hard plans).
-  const at::Tensor rhs_t = (h2 - at::mv(P.t(), h1 * inv_a)).to(at::kDouble).contiguous();
-  const at::Tensor diag =
-      at::maximum(b - (P * P * inv_a.unsqueeze(1)).sum(0), b * 1e-6).contiguous();
-  std::vector<double> rhs(rhs_t.data_ptr<double>(), rhs_t.data_ptr<double>() + rhs_t.numel());
+  const at::Tensor G = grad_in.detach().to(at::kCPU, P.scalar_type()).contiguous();
+  require(at::isfinite(G).all().item<bool>(), "implicit backward: the incoming gradient has NaN or Inf");
+  const int64_t m = P.size(0), n = P.size(1);
   const bool is_float = P.scalar_type() == at::kFloat;
   const double tol = cg_tol > 0 ? cg_tol : (is_float ? 1e-6 : 1e-12);
   ImplicitBackwardStats stats;
-  std::vector<double> v;
-  const at::Tensor bc = b.contiguous();
+  at::Tensor grad = at::empty_like(P);
   AT_DISPATCH_FLOATING_TYPES(P.scalar_type(), "implicit_backward", [&] {
-    v = solve_schur<scalar_t>(P, inv_a, bc, diag, std::move(rhs), tol, cg_max_iters, stats);
+    using T = scalar_t;
+    const T* p = P.data_ptr<T>();
+    const T* g = G.data_ptr<T>();
+    std::vector<T> a(m), h1(m);
+    std::vector<double> b(n), h2(n), dsq(n), t(n);
+    kernels::implicit_prepare<T>(p, g, m, n, a.data(), h1.data(), b.data(), h2.data(), dsq.data(),
+                                 t.data());
+    for (int64_t i = 0; i < m; ++i)
+      require(a[i] > 0, "implicit backward: the plan has an empty row");
+    std::vector<T> inv_a(m), bt(n), diag(n);
+    std::vector<double> rhs(n);
+    for (int64_t i = 0; i < m; ++i) inv_a[i] = T(1) / a[i];
+    for (int64_t j = 0; j < n; ++j) {
+      require(b[j] > 0, "implicit backward: the plan has an empty column");
+      bt[j] = static_cast<T>(b[j]);
+      // Jacobi diagonal of S, kept away from 0 (near-hard plans make it vanish).
+      diag[j] = static_cast<T>(std::max(b[j] - dsq[j], b[j] * 1e-6));
+      rhs[j] = h2[j] - t[j];
+    }
+    const std::vector<double> v = solve_schur<T>(p, m, n, inv_a.data(), bt.data(), diag.data(),
+                                                 std::move(rhs), tol, cg_max_iters, stats);
+    const std::vector<T> vt(v.begin(), v.end());
+    kernels::implicit_finish<T>(p, g, m, n, a.data(), h1.data(), vt.data(), static_cast<T>(1.0 / tau),
+                                grad.data_ptr<T>());
   });
-  const at::Tensor vt = at::from_blob(v.data(), {P.size(1)}, at::kDouble).to(P.scalar_type());
-  const at::Tensor ut = (h1 - at::mv(P, vt)) * inv_a;
-  at::Tensor gx = P * (Gh - ut.unsqueeze(1) - vt.unsqueeze(0)) / tau;
   if (stats_out) *stats_out = stats;
-  return gx.to(device);
+  return grad.to(device);
 }
 
 }  // namespace rebasin::ot

@@ -164,6 +164,48 @@ REBASIN_INLINE void schur_rows_impl(const T* P, std::int64_t n, const T* inv_a, 
   }
 }
 
+template <typename T>
+REBASIN_INLINE void prepare_rows_impl(const T* P, const T* G, std::int64_t n, std::int64_t r0,
+                                      std::int64_t r1, T* a, T* h1, T* acc) {
+  T* b = acc;
+  T* h2 = acc + n;
+  T* dsq = acc + 2 * n;
+  T* t = acc + 3 * n;
+  for (std::int64_t i = r0; i < r1; ++i) {
+    const T* p = P + i * n;
+    const T* g = G + i * n;
+    T ai = 0, hi = 0;
+    for (std::int64_t j = 0; j < n; ++j) {
+      ai += p[j];
+      hi += g[j] * p[j];
+    }
+    a[i] = ai;
+    h1[i] = hi;
+    const T inv = T(1) / ai, ha = hi / ai;
+    for (std::int64_t j = 0; j < n; ++j) {
+      b[j] += p[j];
+      h2[j] += g[j] * p[j];
+      dsq[j] += p[j] * p[j] * inv;
+      t[j] += p[j] * ha;
+    }
+  }
+}
+
+template <typename T>
+REBASIN_INLINE void finish_rows_impl(const T* P, const T* G, std::int64_t n, const T* a,
+                                     const T* h1, const T* v, T inv_tau, std::int64_t r0,
+                                     std::int64_t r1, T* grad) {
+  for (std::int64_t i = r0; i < r1; ++i) {
+    const T* p = P + i * n;
+    const T* g = G + i * n;
+    T* out = grad + i * n;
+    T d = 0;
+    for (std::int64_t j = 0; j < n; ++j) d += p[j] * v[j];
+    const T ui = (h1[i] - d) / a[i];
+    for (std::int64_t j = 0; j < n; ++j) out[j] = p[j] * (g[j] - ui - v[j]) * inv_tau;
+  }
+}
+
 // Non-template, cloned entry points (target_clones does not apply to templates reliably).
 #define REBASIN_DEFINE_BLOCKS(T)                                                                \
   REBASIN_CLONES void log_rows(const T* X, std::int64_t n, T s, const T* log_a, const T* g,     \
@@ -194,6 +236,15 @@ REBASIN_INLINE void schur_rows_impl(const T* P, std::int64_t n, const T* inv_a, 
   REBASIN_CLONES void schur_rows(const T* P, std::int64_t n, const T* inv_a, const T* p,        \
                                  std::int64_t r0, std::int64_t r1, T* acc, bool back) {         \
     schur_rows_impl<T>(P, n, inv_a, p, r0, r1, acc, back);                                      \
+  }                                                                                             \
+  REBASIN_CLONES void prepare_rows(const T* P, const T* G, std::int64_t n, std::int64_t r0,     \
+                                   std::int64_t r1, T* a, T* h1, T* acc) {                      \
+    prepare_rows_impl<T>(P, G, n, r0, r1, a, h1, acc);                                          \
+  }                                                                                             \
+  REBASIN_CLONES void finish_rows(const T* P, const T* G, std::int64_t n, const T* a,           \
+                                  const T* h1, const T* v, T inv_tau, std::int64_t r0,          \
+                                  std::int64_t r1, T* grad) {                                   \
+    finish_rows_impl<T>(P, G, n, a, h1, v, inv_tau, r0, r1, grad);                              \
   }
 REBASIN_DEFINE_BLOCKS(float)
 REBASIN_DEFINE_BLOCKS(double)
@@ -426,6 +477,40 @@ void schur_matvec(const T* P, std::int64_t m, std::int64_t n, const T* inv_a, co
   acc.reduce(w);
   for (std::int64_t j = 0; j < n; ++j) y[j] = static_cast<T>(double(b[j]) * p[j] - w[j]);
 }
+
+template <typename T>
+void implicit_prepare(const T* P, const T* G, std::int64_t m, std::int64_t n, T* a, T* h1,
+                      double* b, double* h2, double* dsq, double* t) {
+  ColumnAccumulator<T> acc(4 * n);
+  acc.clear();
+  for_rows(m, n, [&](std::int64_t r0, std::int64_t r1, int th) {
+    prepare_rows(P, G, n, r0, r1, a, h1, acc.of(th));
+  });
+  std::vector<double> sums;
+  acc.reduce(sums);
+  std::copy(sums.begin(), sums.begin() + n, b);
+  std::copy(sums.begin() + n, sums.begin() + 2 * n, h2);
+  std::copy(sums.begin() + 2 * n, sums.begin() + 3 * n, dsq);
+  std::copy(sums.begin() + 3 * n, sums.end(), t);
+}
+
+template <typename T>
+void implicit_finish(const T* P, const T* G, std::int64_t m, std::int64_t n, const T* a,
+                     const T* h1, const T* v, T inv_tau, T* grad) {
+  for_rows(m, n, [&](std::int64_t r0, std::int64_t r1, int) {
+    finish_rows(P, G, n, a, h1, v, inv_tau, r0, r1, grad);
+  });
+}
+
+template void implicit_prepare<float>(const float*, const float*, std::int64_t, std::int64_t,
+                                      float*, float*, double*, double*, double*, double*);
+template void implicit_prepare<double>(const double*, const double*, std::int64_t, std::int64_t,
+                                       double*, double*, double*, double*, double*, double*);
+template void implicit_finish<float>(const float*, const float*, std::int64_t, std::int64_t,
+                                     const float*, const float*, const float*, float, float*);
+template void implicit_finish<double>(const double*, const double*, std::int64_t, std::int64_t,
+                                      const double*, const double*, const double*, double,
+                                      double*);
 
 template ForwardStats sinkhorn_forward<float>(const float*, const float*, const float*,
                                               const ForwardSpec&, float*, float*, float*);

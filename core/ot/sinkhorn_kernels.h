@@ -40,4 +40,16 @@ template <typename T>
 void schur_matvec(const T* P, std::int64_t m, std::int64_t n, const T* inv_a, const T* b,
                   const T* p, T* y, bool backwards = false);
 
+// First pass of the implicit backward over P and G = dL/dP (m x n): row sums a = P 1 and
+// h1 = (G .* P) 1 (m), and per column (n, double): b = P^T 1, h2 = (G .* P)^T 1,
+// dsq = P^T diag(1/a) P diagonal = sum_i P_ij^2 / a_i, and t = P^T (h1 / a).
+template <typename T>
+void implicit_prepare(const T* P, const T* G, std::int64_t m, std::int64_t n, T* a, T* h1,
+                      double* b, double* h2, double* dsq, double* t);
+
+// Last pass: u_i = (h1_i - P_i . v) / a_i and dL/dX = P .* (G - u 1^T - 1 v^T) * inv_tau.
+template <typename T>
+void implicit_finish(const T* P, const T* G, std::int64_t m, std::int64_t n, const T* a,
+                     const T* h1, const T* v, T inv_tau, T* grad);
+
 }  // namespace rebasin::ot::kernels
