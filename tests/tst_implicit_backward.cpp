@@ -7,7 +7,7 @@
 #include <torch/csrc/autograd/autograd.h>
 
 #include "common/error.h"
-#include "common/threads.h"
+#include "common/runtime.h"
 #include "ot/sinkhorn.h"
 #include "test_util.h"
 

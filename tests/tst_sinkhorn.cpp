@@ -6,7 +6,7 @@
 #include <ATen/ATen.h>
 
 #include "common/error.h"
-#include "common/threads.h"
+#include "common/runtime.h"
 #include "ot/sinkhorn.h"
 #include "test_util.h"
 

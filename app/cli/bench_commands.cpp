@@ -10,7 +10,7 @@
 #include "cli_common.h"
 #include "common/device.h"
 #include "common/error.h"
-#include "common/threads.h"
+#include "common/runtime.h"
 #include "ot/assignment.h"
 #include "ot/permutation.h"
 #include "ot/sinkhorn.h"

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "common/device.h"
-#include "common/threads.h"
+#include "common/runtime.h"
 
 namespace rebasin::cli {
 
@@ -22,6 +22,7 @@ void add_common_options(CLI::App* cmd, CommonOptions& opts) {
 
 c10::Device apply_common_options(const CommonOptions& opts) {
   configure_threads(opts.threads);
+  configure_allocator();
   return resolve_device(opts.device);
 }
 

@@ -338,8 +338,6 @@ bool forward_scaling(const T* X, const T* log_a, const T* log_b, const ForwardSp
       for (std::int64_t j = 0; j < n; ++j) colsum[j] = w[j] * double(v[j]);
     stats.iterations = it;
     stats.marginal_error = l1_error(colsum, log_b, n, mass);
-    for (std::int64_t i = 0; i < m; ++i) f[i] = std::log(u[i]) - c;
-    for (std::int64_t j = 0; j < n; ++j) g[j] = std::log(v[j]);
     if (write) {
       written = true;
       break;
@@ -348,6 +346,9 @@ bool forward_scaling(const T* X, const T* log_a, const T* log_b, const ForwardSp
     for (std::int64_t j = 0; j < n; ++j) v[j] = static_cast<T>(b[j] / w[j]);
     if (!all_positive_finite(v.data(), n)) return false;
   }
+  // Every exit above leaves u and v as the plan's scalings (v is updated only to continue).
+  for (std::int64_t i = 0; i < m; ++i) f[i] = std::log(u[i]) - c;
+  for (std::int64_t j = 0; j < n; ++j) g[j] = std::log(v[j]);
   if (!written) {
     for_rows(m, n, [&](std::int64_t r0, std::int64_t r1, int) {
       for (std::int64_t i = r0; i < r1; ++i) {
