@@ -1,0 +1,60 @@
+// Built-in architectures as functional models: forward(parameters, input) with gradients
+// flowing to the parameters, so permuted, soft-permuted and interpolated parameter sets can be
+// evaluated and differentiated without module objects. Each declares its permutation spec.
+//
+// ARCH strings (PRODUCT.md): mlp:784,512,512,10[:relu|tanh|gelu]; vgg11|vgg13|vgg16|vgg19 and
+// vgg:8,M,32,M,64 (3x3 conv widths, M = 2x2 max-pool; add :bn for BatchNorm);
+// resnet20xK[:ln] (CIFAR ResNet-20, width multiplier K, BatchNorm or LayerNorm); resnet18.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/named_tensor.h"
+#include "nn/spec.h"
+
+namespace rebasin::nn {
+
+// What the data gives a model: the shape of one input (e.g. {1, 28, 28} or {784}) and the
+// number of outputs (classes, or 1 for regression). MLPs take both from their ARCH string.
+struct ModelIO {
+  std::vector<std::int64_t> input_shape = {3, 32, 32};
+  std::int64_t outputs = 10;
+};
+
+class Architecture {
+ public:
+  virtual ~Architecture() = default;
+  const std::string& name() const { return name_; }
+  const PermutationSpec& spec() const { return spec_; }
+  const ModelIO& io() const { return io_; }
+
+  // Parameters and buffers in spec order, initialised as PyTorch's defaults do, seeded.
+  NamedTensors init(std::uint64_t seed) const;
+
+  // Logits (N x outputs) for a batch (N x input_shape, or anything reshapeable to it).
+  // `train`: BatchNorm uses batch statistics and updates the running buffers in place.
+  // Throws UserError when a parameter is missing or has the wrong shape.
+  at::Tensor forward(const NamedTensors& params, const at::Tensor& x, bool train = false) const;
+
+  bool has_batchnorm() const;
+
+  class Params;  // name -> tensor view of a parameter set, checked against the spec
+
+ protected:
+  Architecture(std::string name, ModelIO io) : name_(std::move(name)), io_(std::move(io)) {}
+  virtual at::Tensor run(const Params& p, const at::Tensor& x, bool train) const = 0;
+
+  std::string name_;
+  ModelIO io_;
+  PermutationSpec spec_;
+};
+
+// Parses an ARCH string (UserError for unknown or malformed ones).
+std::unique_ptr<Architecture> make_architecture(const std::string& arch, const ModelIO& io = {});
+
+}  // namespace rebasin::nn

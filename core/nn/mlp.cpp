@@ -1,0 +1,84 @@
+// mlp:784,512,512,10[:relu|tanh|gelu] - fully connected layers fc1..fcK, one permutation group
+// per hidden layer (its output units); input and output are never permuted.
+#include <ATen/ATen.h>
+
+#include <sstream>
+
+#include "common/error.h"
+#include "nn/architecture_internal.h"
+
+namespace rebasin::nn {
+namespace {
+
+class Mlp : public Architecture {
+ public:
+  Mlp(std::string name, std::vector<std::int64_t> widths, std::string activation)
+      : Architecture(std::move(name), ModelIO{{widths.front()}, widths.back()}),
+        widths_(std::move(widths)),
+        activation_(std::move(activation)) {
+    int prev = -1;
+    for (std::size_t l = 0; l + 1 < widths_.size(); ++l) {
+      const bool last = l + 2 == widths_.size();
+      const int out = last ? -1 : spec_.add_group("fc" + std::to_string(l + 1), widths_[l + 1]);
+      add_linear(spec_, "fc" + std::to_string(l + 1), widths_[l], widths_[l + 1], prev, out);
+      prev = out;
+    }
+    spec_.validate();
+  }
+
+ protected:
+  at::Tensor run(const Params& p, const at::Tensor& x, bool) const override {
+    at::Tensor h = x;
+    for (std::size_t l = 0; l + 1 < widths_.size(); ++l) {
+      const std::string prefix = "fc" + std::to_string(l + 1);
+      h = at::linear(h, p(prefix + ".weight"), p(prefix + ".bias"));
+      if (l + 2 < widths_.size()) h = activate(h);
+    }
+    return h;
+  }
+
+ private:
+  at::Tensor activate(const at::Tensor& h) const {
+    if (activation_ == "tanh") return at::tanh(h);
+    if (activation_ == "gelu") return at::gelu(h);
+    return at::relu(h);
+  }
+
+  std::vector<std::int64_t> widths_;
+  std::string activation_;
+};
+
+}  // namespace
+
+std::unique_ptr<Architecture> make_mlp(const std::string& arch) {
+  std::string rest = arch.substr(4), activation = "relu";
+  const auto colon = rest.find(':');
+  if (colon != std::string::npos) {
+    activation = rest.substr(colon + 1);
+    rest = rest.substr(0, colon);
+    require(activation == "relu" || activation == "tanh" || activation == "gelu",
+            "architecture '" + arch + "': activation must be relu, tanh or gelu");
+  }
+  std::vector<std::int64_t> widths;
+  std::stringstream ss(rest);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    std::size_t used = 0;
+    long long w = 0;
+    try {
+      w = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    require(used == item.size() && w > 0 && w <= (1 << 24),
+            "architecture '" + arch + "': width '" + item + "' is not a positive integer");
+    widths.push_back(w);
+  }
+  require(widths.size() >= 2, "architecture '" + arch + "': an MLP needs at least input and output widths");
+  std::string canonical = "mlp:";
+  for (std::size_t i = 0; i < widths.size(); ++i) canonical += (i ? "," : "") + std::to_string(widths[i]);
+  if (activation != "relu") canonical += ":" + activation;
+  return std::make_unique<Mlp>(canonical, widths, activation);
+}
+
+}  // namespace rebasin::nn

@@ -1,0 +1,1 @@
+rebasin_add_test(tst_architectures)
