@@ -1,1 +1,2 @@
 rebasin_add_test(tst_architectures)
+rebasin_add_test(tst_mapping)

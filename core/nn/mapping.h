@@ -1,0 +1,35 @@
+// Mapping a checkpoint's tensors onto a built-in architecture. Checkpoints name their tensors
+// however the training code did (fc1/fc2/head, Sequential 0/2/4, "model." prefixes...), but
+// PyTorch stores them in module order, so the mapping is by order with a shape check per
+// tensor. `auto` tries every built-in that the shapes allow and accepts exactly one.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/named_tensor.h"
+#include "nn/architecture.h"
+
+namespace rebasin::nn {
+
+struct MappedModel {
+  std::unique_ptr<Architecture> arch;
+  NamedTensors params;                      // spec names, spec order, float32 where floating
+  std::vector<std::string> stored_names;    // the checkpoint's name for each spec entry ("" if absent)
+};
+
+// arch: an ARCH string or "auto". io: shapes from the data (VGG/ResNet); MLPs ignore it and
+// `auto` infers it from the tensors. Buffers named num_batches_tracked may be absent (old
+// PyTorch). Throws UserError naming the first tensor that does not fit, or (auto) listing what
+// was found.
+MappedModel map_checkpoint(const NamedTensors& stored, const std::string& arch,
+                           const ModelIO& io = {});
+
+// The architecture `auto` would pick, or "" when none or several fit.
+std::string detect_architecture(const NamedTensors& stored);
+
+// Throws UserError naming the first tensor whose name or shape differs between two models.
+void check_same_layout(const NamedTensors& a, const NamedTensors& b);
+
+}  // namespace rebasin::nn
