@@ -1,0 +1,44 @@
+// PyTorch checkpoints in the zip format: torch.save archives (<prefix>/data.pkl + the raw
+// storages <prefix>/data/<key>) read with our own safe unpickler, and TorchScript archives
+// (torch.jit.save) loaded through LibTorch. The zip's directory is validated before LibTorch's
+// reader touches it, so no record size from the file is trusted.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/named_tensor.h"
+
+namespace rebasin::io {
+
+struct ZipRecord {
+  std::string name;             // full name inside the zip, e.g. "model/data/0"
+  std::uint64_t data_offset = 0;  // where the stored bytes start in the file
+  std::uint64_t size = 0;          // bytes in the file (compressed size when compressed)
+  bool compressed = false;         // deflated (TorchScript code); never read by us
+};
+
+struct StateDict {
+  std::string nesting;  // "" (top level), "state_dict", "model", ...: where the tensors were found
+  NamedTensors tensors;  // in the dict's order, contiguous copies
+};
+
+// The records of a zip archive, after checking the central directory (every record lies inside
+// the file). UserError otherwise.
+std::vector<ZipRecord> list_zip_records(const void* data, std::size_t size, const std::string& label);
+std::vector<ZipRecord> list_zip_records(const std::string& path);
+
+// True when the records are a TorchScript archive (code/ or constants.pkl next to data.pkl).
+bool is_torchscript(const std::vector<ZipRecord>& records);
+
+// A torch.save archive: finds the state dict (top level, or nested under "state_dict", "model",
+// ...; Lightning .ckpt files included) and returns its tensors.
+StateDict read_torch_archive(const std::string& path);
+StateDict parse_torch_archive(const void* data, std::size_t size, const std::string& label);
+
+// A TorchScript archive: its parameters and buffers, module by module (state_dict order).
+NamedTensors read_torchscript(const std::string& path);
+
+}  // namespace rebasin::io
