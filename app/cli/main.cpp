@@ -8,6 +8,8 @@
 #include <string>
 
 #include "bench_commands.h"
+#include "info_command.h"
+#include "train_command.h"
 #include "common/error.h"
 
 namespace {
@@ -23,6 +25,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Every command takes --json. Run 'rebasin COMMAND --help' for its options.");
   rebasin::cli::add_bench_commands(app);
+  rebasin::cli::add_info_command(app);
+  rebasin::cli::add_train_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
