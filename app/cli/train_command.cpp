@@ -37,6 +37,7 @@ void run_train(TrainCliOptions& o, const std::string& command_line) {
   // models trained with different --seed see the same generated sets.
   const data::Splits splits = data::load_dataset(o.data.data, to_data_options(o.data, 0));
   const auto arch = nn::make_architecture(o.arch, model_io(splits.train));
+  train::check_data_fits(*arch, splits.train);
   if (!o.common.json)
     std::cerr << "training " << arch->name() << " (" << arch->spec().parameter_count()
               << " parameters) on " << o.data.data << ": " << splits.train.size() << " train, "

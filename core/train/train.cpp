@@ -10,21 +10,25 @@
 
 namespace rebasin::train {
 
+void check_data_fits(const nn::Architecture& arch, const data::Dataset& set) {
+  require(set.size() > 0, "train: the training set '" + set.name + "' is empty");
+  require(set.is_regression() || set.num_classes == arch.io().outputs,
+          arch.name() + " has " + std::to_string(arch.io().outputs) + " outputs but '" + set.name +
+              "' has " + std::to_string(set.num_classes) + " classes");
+  std::int64_t per_sample = 1;
+  for (auto d : arch.io().input_shape) per_sample *= d;
+  require(set.inputs[0].numel() == per_sample,
+          arch.name() + " takes inputs of " + std::to_string(per_sample) + " values but '" + set.name +
+              "' has " + std::to_string(set.inputs[0].numel()) + " per sample");
+}
+
 TrainResult train(const nn::Architecture& arch, const data::Splits& data, const TrainOptions& o,
                   const std::function<void(const EpochReport&)>& on_epoch, const CancelToken* cancel) {
   require(o.epochs >= 1, "train: epochs must be at least 1");
   require(o.batch_size >= 1, "train: batch size must be at least 1");
   require(o.lr > 0, "train: learning rate must be positive");
   const data::Dataset& set = data.train;
-  require(set.size() > 0, "train: the training set is empty");
-  require(set.is_regression() || set.num_classes == arch.io().outputs,
-          "train: " + arch.name() + " has " + std::to_string(arch.io().outputs) + " outputs but '" +
-              set.name + "' has " + std::to_string(set.num_classes) + " classes");
-  std::int64_t per_sample = 1;
-  for (auto d : arch.io().input_shape) per_sample *= d;
-  require(set.inputs[0].numel() == per_sample,
-          "train: " + arch.name() + " takes inputs of " + std::to_string(per_sample) + " values but '" +
-              set.name + "' has " + std::to_string(set.inputs[0].numel()));
+  check_data_fits(arch, set);
 
   TrainResult result;
   result.params = arch.init(o.seed);

@@ -41,6 +41,9 @@ struct TrainResult {
   double seconds = 0;
 };
 
+// Throws UserError unless the set's inputs and classes fit the architecture.
+void check_data_fits(const nn::Architecture& arch, const data::Dataset& set);
+
 // Trains from arch.init(seed). on_epoch runs after each epoch; cancel is checked every batch
 // (throws Cancelled). Throws UserError when the data does not fit the model.
 TrainResult train(const nn::Architecture& arch, const data::Splits& data, const TrainOptions& options,
