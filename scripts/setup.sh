@@ -15,6 +15,8 @@ packages=(
   # Debian's LibTorch multiplies through the system BLAS: without OpenBLAS that is the netlib
   # reference BLAS, 20x slower (MNIST MLP epoch: 43 s vs 2 s). OpenMP flavour, like LibTorch.
   libopenblas0-openmp
+  # clang + libFuzzer for scripts/fuzz.sh (the checkpoint readers' fuzzer, run by scripts/test.sh)
+  clang libclang-rt-14-dev
   qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqcustomplot-dev
   dataset-fashion-mnist
 )
