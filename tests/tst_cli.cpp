@@ -6,23 +6,13 @@
 #include <QJsonObject>
 #include <QProcess>
 
+#include "cli_run.h"
+
 namespace {
 
-struct Run {
-  int code = -1;
-  QByteArray out, err;
-};
+using Run = rebasin::test::CliRun;
 
-Run run(const QStringList& args) {
-  QProcess p;
-  p.start(QStringLiteral(REBASIN_CLI_PATH), args);
-  Run r;
-  if (!p.waitForFinished(300000)) return r;
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-  r.out = p.readAllStandardOutput();
-  r.err = p.readAllStandardError();
-  return r;
-}
+Run run(const QStringList& args) { return rebasin::test::run_cli(args); }
 
 }  // namespace
 
