@@ -1,0 +1,62 @@
+// The event stream every job reports through: plain value types (no tensors, no Qt), so a GUI
+// worker can copy them across threads and a CLI can print them. Sinks override what they need;
+// the default implementations ignore events.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace rebasin {
+
+struct ProgressEvent {
+  std::string stage;         // e.g. "align", "interpolate"
+  double fraction = 0.0;     // 0..1
+  double seconds = 0.0;      // elapsed
+  double eta_seconds = 0.0;  // estimated time left
+};
+
+// One optimisation step of an alignment method.
+struct StepEvent {
+  int step = 0, steps = 0;
+  double cost = 0.0;  // the method's objective at this step (soft plans for Sinkhorn)
+  double hard_cost = std::numeric_limits<double>::quiet_NaN();  // with the hard permutations
+  double seconds = 0.0;
+};
+
+// A (downsampled) soft transport plan of one permutation group, with its hard assignment.
+struct PlanSnapshot {
+  int step = 0;
+  int group = 0;
+  std::string name;
+  std::int64_t size = 0;               // n of the n x n plan
+  std::int64_t shown = 0;              // side of `values` after block-averaging (<= max shown)
+  std::vector<float> values;           // shown x shown, row-major
+  std::vector<std::int64_t> assignment;  // size entries: row i -> column assignment[i]
+};
+
+// One point of a loss/accuracy curve against lambda (interpolation).
+struct CurvePoint {
+  std::string curve;  // e.g. "naive", "sinkhorn-l2"
+  std::string split;  // "train" or "test"
+  double lambda = 0.0, loss = 0.0, accuracy = 0.0;
+};
+
+// One finished row of a loss landscape grid.
+struct LandscapeRow {
+  int row = 0, rows = 0;
+  std::vector<double> loss, accuracy;  // one per grid column
+};
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void progress(const ProgressEvent&) {}
+  virtual void step(const StepEvent&) {}
+  virtual void plan(const PlanSnapshot&) {}
+  virtual void curve(const CurvePoint&) {}
+  virtual void landscape(const LandscapeRow&) {}
+};
+
+}  // namespace rebasin
