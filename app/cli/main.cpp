@@ -9,6 +9,9 @@
 
 #include "bench_commands.h"
 #include "info_command.h"
+#include "lmc_commands.h"
+#include "align_command.h"
+#include "recover_command.h"
 #include "train_command.h"
 #include "common/error.h"
 
@@ -27,6 +30,9 @@ int main(int argc, char** argv) {
   rebasin::cli::add_bench_commands(app);
   rebasin::cli::add_info_command(app);
   rebasin::cli::add_train_command(app);
+  rebasin::cli::add_lmc_commands(app);
+  rebasin::cli::add_recover_command(app);
+  rebasin::cli::add_align_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -44,6 +44,11 @@ NamedTensors Architecture::init(std::uint64_t seed) const {
 }
 
 at::Tensor Architecture::forward(const NamedTensors& params, const at::Tensor& x, bool train) const {
+  return forward(params, x, train, ActivationHook());
+}
+
+at::Tensor Architecture::forward(const NamedTensors& params, const at::Tensor& x, bool train,
+                                 const ActivationHook& hook) const {
   const Params p(spec_, params);
   std::vector<std::int64_t> shape = {-1};
   shape.insert(shape.end(), io_.input_shape.begin(), io_.input_shape.end());
@@ -52,7 +57,7 @@ at::Tensor Architecture::forward(const NamedTensors& params, const at::Tensor& x
   require(x.dim() >= 1 && x.numel() % per_sample == 0 && x.numel() > 0,
           "model: input of " + std::to_string(x.numel()) + " values does not fit samples of " +
               std::to_string(per_sample));
-  return run(p, x.reshape(shape), train);
+  return run(p, x.reshape(shape), train, hook ? &hook : nullptr);
 }
 
 bool Architecture::has_batchnorm() const {

@@ -10,6 +10,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,13 +42,21 @@ class Architecture {
   // Throws UserError when a parameter is missing or has the wrong shape.
   at::Tensor forward(const NamedTensors& params, const at::Tensor& x, bool train = false) const;
 
+  // Called with (group, activation) wherever the units of a permutation group leave a layer
+  // (after the nonlinearity; N x units or N x channels x H x W). Residual streams report every
+  // block output. Activation matching correlates these between two models.
+  using ActivationHook = std::function<void(int group, const at::Tensor& activation)>;
+  at::Tensor forward(const NamedTensors& params, const at::Tensor& x, bool train,
+                     const ActivationHook& hook) const;
+
   bool has_batchnorm() const;
 
   class Params;  // name -> tensor view of a parameter set, checked against the spec
 
  protected:
   Architecture(std::string name, ModelIO io) : name_(std::move(name)), io_(std::move(io)) {}
-  virtual at::Tensor run(const Params& p, const at::Tensor& x, bool train) const = 0;
+  virtual at::Tensor run(const Params& p, const at::Tensor& x, bool train,
+                         const ActivationHook* hook) const = 0;
 
   std::string name_;
   ModelIO io_;

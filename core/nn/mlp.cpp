@@ -27,12 +27,15 @@ class Mlp : public Architecture {
   }
 
  protected:
-  at::Tensor run(const Params& p, const at::Tensor& x, bool) const override {
+  at::Tensor run(const Params& p, const at::Tensor& x, bool, const ActivationHook* hook) const override {
     at::Tensor h = x;
     for (std::size_t l = 0; l + 1 < widths_.size(); ++l) {
       const std::string prefix = "fc" + std::to_string(l + 1);
       h = at::linear(h, p(prefix + ".weight"), p(prefix + ".bias"));
-      if (l + 2 < widths_.size()) h = activate(h);
+      if (l + 2 < widths_.size()) {
+        h = activate(h);
+        if (hook) (*hook)(static_cast<int>(l), h);  // group l = fc(l+1)'s output units
+      }
     }
     return h;
   }

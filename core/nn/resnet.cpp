@@ -48,9 +48,13 @@ class ResNet : public Architecture {
   }
 
  protected:
-  at::Tensor run(const Params& p, const at::Tensor& x, bool train) const override {
+  at::Tensor run(const Params& p, const at::Tensor& x, bool train, const ActivationHook* hook) const override {
+    auto report = [&](const std::string& param, const at::Tensor& act) {
+      if (hook) (*hook)(spec_.find(param)->axes[0].group, act);
+    };
     at::Tensor h = at::conv2d(x, p("conv1.weight"), at::Tensor(), {1, 1}, {1, 1});
     h = at::relu(norm(p, norm_name("", 1), h, train));
+    report("conv1.weight", h);
     std::int64_t cin = widths_[0];
     for (std::size_t s = 0; s < widths_.size(); ++s) {
       const std::int64_t cout = widths_[s];
@@ -60,6 +64,7 @@ class ResNet : public Architecture {
         const std::int64_t stride = (b == 0 && s > 0) ? 2 : 1;
         at::Tensor m = at::conv2d(h, p(pre + ".conv1.weight"), at::Tensor(), {stride, stride}, {1, 1});
         m = at::relu(norm(p, norm_name(pre + ".", 1), m, train));
+        report(pre + ".conv1.weight", m);
         m = at::conv2d(m, p(pre + ".conv2.weight"), at::Tensor(), {1, 1}, {1, 1});
         m = norm(p, norm_name(pre + ".", 2), m, train);
         at::Tensor shortcut = h;
@@ -68,6 +73,7 @@ class ResNet : public Architecture {
           shortcut = norm(p, pre + ".shortcut.1", shortcut, train);
         }
         h = at::relu(m + shortcut);
+        report(pre + ".conv2.weight", h);
         cin = cout;
       }
     }

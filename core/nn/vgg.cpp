@@ -46,9 +46,9 @@ class Vgg : public Architecture {
   }
 
  protected:
-  at::Tensor run(const Params& p, const at::Tensor& x, bool train) const override {
+  at::Tensor run(const Params& p, const at::Tensor& x, bool train, const ActivationHook* hook) const override {
     at::Tensor h = x;
-    int index = 0;
+    int index = 0, group = 0;
     for (std::int64_t v : cfg_) {
       if (v == kPool) {
         h = at::max_pool2d(h, {2, 2});
@@ -59,9 +59,12 @@ class Vgg : public Architecture {
       h = at::conv2d(h, p(conv + ".weight"), p(conv + ".bias"), {1, 1}, {1, 1});
       if (bn_) h = batchnorm(p, "features." + std::to_string(index + 1), h, train);
       h = at::relu(h);
+      if (hook) (*hook)(group, h);
+      ++group;
       index += bn_ ? 3 : 2;
     }
     h = at::relu(at::linear(h.flatten(1), p("classifier.0.weight"), p("classifier.0.bias")));
+    if (hook) (*hook)(group, h);
     return at::linear(h, p("classifier.2.weight"), p("classifier.2.bias"));
   }
 

@@ -1,0 +1,130 @@
+#include "align_command.h"
+
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "align_options.h"
+#include "cli_common.h"
+#include "common/error.h"
+#include "data_options.h"
+#include "eval/interpolation.h"
+#include "io/safetensors.h"
+#include "model_pair.h"
+#include "nn/permutation_file.h"
+#include "nn/permute.h"
+#include "train/train.h"
+
+namespace rebasin::cli {
+namespace {
+
+struct AlignCommandOptions {
+  CommonOptions common;
+  DataCliOptions data;
+  AlignCliOptions align;
+  std::string a, b, arch = "auto", out, perm_out, split = "test";
+  int points = 25;
+  bool no_bn_reset = false;
+};
+
+void check_writable(const std::string& path, const char* flag) {
+  if (path.empty()) return;
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  require(std::filesystem::is_directory(dir, ec), std::string(flag) + ": folder '" + dir.string() + "' does not exist");
+  require(!std::filesystem::is_directory(path, ec), std::string(flag) + ": '" + path + "' is a folder");
+}
+
+nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+void run_align(AlignCommandOptions& o) {
+  const c10::Device device = apply_common_options(o.common);
+  const align::AlignOptions opts = to_align_options(o.align, o.common.seed);
+  check_writable(o.out, "--out");
+  check_writable(o.perm_out, "--perm-out");
+  require(o.out.empty() || (o.out.size() > 12 && o.out.compare(o.out.size() - 12, 12, ".safetensors") == 0),
+          "--out must name a .safetensors file, got '" + o.out + "'");
+  require(!align::needs_data(opts.method, opts.cost) || !o.data.data.empty(),
+          "--method " + o.align.method + (opts.method == align::Method::Sinkhorn ? " --cost " + o.align.cost : "") +
+              " needs --data");
+  data::Splits splits;
+  nn::ModelIO io;
+  const bool have_data = !o.data.data.empty();
+  if (have_data) {
+    splits = data::load_dataset(o.data.data, to_data_options(o.data, 0));
+    io = model_io(splits.train);
+  }
+  ModelPair pair = load_model_pair(o.a, o.b, o.arch, io);
+  const nn::Architecture& arch = *pair.arch;
+  if (have_data) train::check_data_fits(arch, splits.train);
+  if (!o.common.json)
+    std::cerr << "aligning " << o.b << " to " << o.a << " (" << arch.name() << ", "
+              << arch.spec().groups().size() << " groups) with " << o.align.method
+              << (opts.method == align::Method::Sinkhorn ? " (" + o.align.cost + ")" : "") << std::endl;
+  for (NamedTensors* set : {&pair.a, &pair.b})
+    for (auto& t : *set) t.tensor = t.tensor.to(device);
+  if (have_data)
+    for (data::Dataset* d : {&splits.train, &splits.test}) {
+      d->inputs = d->inputs.to(device);
+      d->targets = d->targets.to(device);
+    }
+  StepPrinter printer;
+  const align::AlignResult r =
+      align::align(arch, pair.a, pair.b, have_data ? &splits.train : nullptr, opts, o.common.json ? nullptr : &printer);
+  const NamedTensors aligned = nn::permute(arch.spec(), pair.b, r.perms);
+
+  nlohmann::json barrier = {{"naive", nullptr}, {"aligned", nullptr}};
+  if (have_data) {
+    const data::Dataset& eval_set = o.split == "train" ? splits.train : splits.test;
+    const data::Dataset* bn = arch.has_batchnorm() && !o.no_bn_reset ? &splits.train : nullptr;
+    const eval::Curve naive = eval::interpolation_curve(arch, pair.a, pair.b, eval_set, bn, o.points, nullptr, "naive", nullptr, o.split, o.common.seed);
+    const eval::Curve al = eval::interpolation_curve(arch, pair.a, aligned, eval_set, bn, o.points, nullptr, "aligned", nullptr, o.split, o.common.seed);
+    barrier = {{"naive", number_or_null(naive.barrier)}, {"aligned", number_or_null(al.barrier)}};
+    if (!o.common.json)
+      std::cerr << "loss barrier (" << o.split << ", " << o.points << " points): naive " << naive.barrier
+                << ", aligned " << al.barrier << std::endl;
+  }
+  if (!o.out.empty()) io::write_safetensors(o.out, as_stored(pair, aligned), {{"aligned_to", o.a}, {"method", o.align.method}});
+  if (!o.perm_out.empty()) nn::write_permutations(o.perm_out, arch.name(), arch.spec(), r.perms);
+
+  nlohmann::json groups = nlohmann::json::array();
+  for (std::size_t g = 0; g < r.perms.size(); ++g) {
+    const std::int64_t n = arch.spec().groups()[g].size;
+    const double moved = (r.perms[g].cpu() != at::arange(n, at::kLong)).sum().item<double>() / double(n);
+    groups.push_back({{"name", arch.spec().groups()[g].name}, {"size", n}, {"moved_fraction", moved}});
+  }
+  emit({{"arch", arch.name()},
+        {"method", o.align.method},
+        {"cost", o.align.cost},
+        {"seconds", r.seconds},
+        {"steps", r.steps},
+        {"final_cost", r.cost},
+        {"barrier", barrier},
+        {"split", have_data ? nlohmann::json(o.split) : nlohmann::json(nullptr)},
+        {"groups", groups}},
+       o.common);
+}
+
+}  // namespace
+
+void add_align_command(CLI::App& app) {
+  auto o = std::make_shared<AlignCommandOptions>();
+  CLI::App* cmd = app.add_subcommand("align", "Align model B to model A by permuting B's hidden units");
+  cmd->add_option("A", o->a, "Reference model (safetensors, .pt/.pth/.ckpt, TorchScript)")->required();
+  cmd->add_option("B", o->b, "Model to align to A")->required();
+  cmd->add_option("--arch", o->arch, "Architecture, or auto (detected from the tensors)")->capture_default_str();
+  add_align_options(cmd, o->align);
+  add_data_options(cmd, o->data, false);
+  cmd->add_option("--split", o->split, "Split the barriers are measured on")->check(CLI::IsMember({"test", "train"}))->capture_default_str();
+  cmd->add_option("--points", o->points, "Lambda points of the barrier curves")->check(CLI::Range(2, 1001))->capture_default_str();
+  cmd->add_flag("--no-bn-reset", o->no_bn_reset, "Keep interpolated BatchNorm statistics instead of recomputing them");
+  cmd->add_option("--out", o->out, "Write aligned B here (safetensors, under B's tensor names)");
+  cmd->add_option("--perm-out", o->perm_out, "Write the permutations here (JSON)");
+  add_common_options(cmd, o->common);
+  cmd->callback([o] { run_align(*o); });
+}
+
+}  // namespace rebasin::cli

@@ -1,0 +1,38 @@
+#include "model_pair.h"
+
+#include <ATen/ATen.h>
+
+#include <map>
+
+#include "nn/mapping.h"
+
+namespace rebasin::cli {
+
+ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, const std::string& arch,
+                          const nn::ModelIO& io) {
+  ModelPair p;
+  nn::MappedModel ma = nn::map_checkpoint(io::load_checkpoint(a_path).tensors, arch, io);
+  p.b_file = io::load_checkpoint(b_path);
+  // B must fit the architecture A was mapped onto (not a second auto-detection).
+  nn::MappedModel mb = nn::map_checkpoint(p.b_file.tensors, ma.arch->name(), ma.arch->io());
+  nn::check_same_layout(ma.params, mb.params);
+  p.arch = std::move(ma.arch);
+  p.a = std::move(ma.params);
+  p.b = std::move(mb.params);
+  p.b_names = std::move(mb.stored_names);
+  return p;
+}
+
+NamedTensors as_stored(const ModelPair& pair, const NamedTensors& b_params) {
+  std::map<std::string, at::Tensor> by_stored_name;
+  for (std::size_t i = 0; i < b_params.size(); ++i)
+    if (!pair.b_names[i].empty()) by_stored_name[pair.b_names[i]] = b_params[i].tensor;
+  NamedTensors out;
+  for (const auto& [name, original] : pair.b_file.tensors) {
+    auto it = by_stored_name.find(name);
+    out.push_back({name, it == by_stored_name.end() ? original : it->second.detach().to(at::kCPU, original.scalar_type())});
+  }
+  return out;
+}
+
+}  // namespace rebasin::cli

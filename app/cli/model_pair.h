@@ -1,0 +1,30 @@
+// Models A and B as every two-model command loads them: both checkpoints read (any format),
+// mapped onto one architecture (ARCH or auto, A's choice applies to B), and checked to have
+// the same layout, so mismatched models fail naming the first tensor that differs.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/named_tensor.h"
+#include "io/checkpoint.h"
+#include "nn/architecture.h"
+
+namespace rebasin::cli {
+
+struct ModelPair {
+  std::unique_ptr<nn::Architecture> arch;
+  NamedTensors a, b;                   // spec names and order
+  io::Checkpoint b_file;               // B as stored: its names and dtypes, for writing B back
+  std::vector<std::string> b_names;    // stored name of each spec entry ("" when absent)
+};
+
+ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, const std::string& arch,
+                          const nn::ModelIO& io);
+
+// B's aligned parameters under B's original tensor names and dtypes, in B's file order
+// (tensors the spec does not cover are kept as they were).
+NamedTensors as_stored(const ModelPair& pair, const NamedTensors& b_params);
+
+}  // namespace rebasin::cli

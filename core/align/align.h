@@ -1,0 +1,75 @@
+// Re-basin methods behind one interface (METHOD.md sections 2, 5, 6): find, for every
+// permutation group of an architecture, the permutation of model B's units that brings B into
+// model A's basin. Every method runs as a job: it reports value-type events (steps, costs,
+// throttled plan snapshots) to an EventSink and checks a CancelToken every step.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/cancel.h"
+#include "common/events.h"
+#include "common/named_tensor.h"
+#include "data/dataset.h"
+#include "nn/architecture.h"
+#include "ot/sinkhorn.h"
+
+namespace rebasin::align {
+
+enum class Method { Naive, Weight, Activation, Ste, Sinkhorn };
+enum class Cost { L2, L1, Mid, Rnd };
+
+Method parse_method(const std::string& text);  // naive|weight|activation|ste|sinkhorn
+Cost parse_cost(const std::string& text);      // l2|l1|mid|rnd
+std::string to_string(Method m);
+std::string to_string(Cost c);
+bool needs_data(Method m, Cost c);
+
+struct AlignOptions {
+  Method method = Method::Sinkhorn;
+  Cost cost = Cost::L2;
+  // Sinkhorn re-basin network
+  double tau = 1.0;
+  int sinkhorn_iters = 20;
+  double lr = 0.0;                     // <= 0: the method's default
+  int steps = 0;                       // <= 0: the method's default
+  std::string init = "identity";       // identity | weight (warm start from weight matching)
+  ot::SinkhornBackward backward = ot::SinkhornBackward::Implicit;
+  // Data-driven costs and methods
+  std::int64_t batch_size = 500;
+  std::uint64_t seed = 0;
+  // Stop once the hard permutations' cost is exactly 0 (recovery of a hidden permutation).
+  bool stop_at_zero_hard_cost = false;
+  int max_rounds = 100;        // weight matching
+  // Plan snapshots: at most this side (block-averaged) and this rate.
+  std::int64_t max_plan_side = 256;
+  double max_plans_per_second = 20.0;
+};
+
+struct AlignResult {
+  std::vector<at::Tensor> perms;  // hard, one int64 index vector per spec group
+  int steps = 0;
+  double seconds = 0.0;
+  double cost = 0.0;       // final objective (hard permutations where the method has one)
+};
+
+// a, b: parameter sets of `arch` (spec names and order). data: required by
+// needs_data(method, cost) (UserError otherwise). Throws Cancelled when cancelled: nothing
+// partial is returned.
+AlignResult align(const nn::Architecture& arch, const NamedTensors& a, const NamedTensors& b,
+                  const data::Dataset* data, const AlignOptions& options, EventSink* sink = nullptr,
+                  const CancelToken* cancel = nullptr);
+
+// Weight matching alone (also the Sinkhorn warm start): coordinate descent over groups.
+std::vector<at::Tensor> weight_matching(const nn::PermutationSpec& spec, const NamedTensors& a,
+                                        const NamedTensors& b, std::vector<at::Tensor> init,
+                                        int max_rounds, std::uint64_t seed, int* rounds_done = nullptr,
+                                        const CancelToken* cancel = nullptr);
+
+// sum over learnable parameters of ||a - b||^2 (or |a - b|) / number of entries.
+at::Tensor distance_cost(const nn::Architecture& arch, const NamedTensors& a, const NamedTensors& b, Cost cost);
+
+}  // namespace rebasin::align

@@ -1,0 +1,29 @@
+// The individual methods behind align(); internal to core/align.
+#pragma once
+
+#include "align/align.h"
+#include "nn/permute.h"
+
+namespace rebasin::align {
+
+AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a, const NamedTensors& b,
+                             const data::Dataset* data, const AlignOptions& o, EventSink* sink,
+                             const CancelToken* cancel);
+
+std::vector<at::Tensor> activation_matching(const nn::Architecture& arch, const NamedTensors& a,
+                                            const NamedTensors& b, const data::Dataset& data,
+                                            const AlignOptions& o, const CancelToken* cancel);
+
+AlignResult straight_through(const nn::Architecture& arch, const NamedTensors& a, const NamedTensors& b,
+                             const data::Dataset& data, const AlignOptions& o, EventSink* sink,
+                             const CancelToken* cancel);
+
+// Task loss of (1 - lambda) a + lambda b on a batch (differentiable in both).
+at::Tensor path_loss(const nn::Architecture& arch, const NamedTensors& a, const NamedTensors& b,
+                     double lambda, const at::Tensor& x, const at::Tensor& y);
+
+// Block-averaged copy of an n x n plan for display, and a throttle for sending them.
+PlanSnapshot make_snapshot(int step, int group, const std::string& name, const at::Tensor& plan,
+                           const at::Tensor& assignment, std::int64_t max_side);
+
+}  // namespace rebasin::align

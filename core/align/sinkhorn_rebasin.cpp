@@ -1,0 +1,180 @@
+// The Sinkhorn re-basin network (METHOD.md sections 2, 5): one free matrix X_p per group, soft
+// permutations P_p = Sinkhorn(X_p / tau) applied to model B through the spec, a differentiable
+// cost (l2, l1: distance to A; mid, rnd: task loss on the path A -> pi(B)), AdamW on the X_p
+// only. The hard result is the assignment maximising sum X_ij (as the reference does).
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/autograd.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "align/methods.h"
+#include "common/error.h"
+#include "ot/permutation.h"
+#include "train/optimizer.h"
+
+namespace rebasin::align {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Defaults chosen by measurement (docs/results.md, recovery table). The learning rate of group
+// g is lr * ln(n_g): at X = I and tau = 1 the plan of a group of n units is nearly uniform
+// (e / (e + n - 1) on the diagonal), and the logit gap needed to make it decisive grows like
+// ln(n). A single rate either stalls wide groups (VGG-11 at lr 1: 22% recovered in 200 steps)
+// or makes narrow ones oscillate (10 units at lr 10: 10%).
+constexpr int kDefaultSteps = 200;
+constexpr double kDefaultLr = 1.5;
+
+NamedTensors detached(const NamedTensors& p) {
+  NamedTensors out;
+  for (const auto& e : p) out.push_back({e.name, e.tensor.detach()});
+  return out;
+}
+
+}  // namespace
+
+at::Tensor path_loss(const nn::Architecture& arch, const NamedTensors& a, const NamedTensors& b,
+                     double lambda, const at::Tensor& x, const at::Tensor& y) {
+  NamedTensors mix;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const at::Tensor& ta = a[i].tensor;
+    mix.push_back({a[i].name, at::isFloatingType(ta.scalar_type()) ? ta * (1.0 - lambda) + b[i].tensor * lambda : ta});
+  }
+  const at::Tensor out = arch.forward(mix, x, false);
+  if (y.scalar_type() == at::kLong) return at::cross_entropy_loss(out, y);
+  return at::mse_loss(out, y.reshape(out.sizes()));
+}
+
+PlanSnapshot make_snapshot(int step, int group, const std::string& name, const at::Tensor& plan,
+                           const at::Tensor& assignment, std::int64_t max_side) {
+  PlanSnapshot s;
+  s.step = step;
+  s.group = group;
+  s.name = name;
+  s.size = plan.size(0);
+  at::Tensor shown = plan.detach().to(at::kCPU, at::kFloat);
+  if (s.size > max_side)
+    shown = at::adaptive_avg_pool2d(shown.unsqueeze(0).unsqueeze(0), {max_side, max_side}).squeeze(0).squeeze(0);
+  shown = shown.contiguous();
+  s.shown = shown.size(0);
+  s.values.assign(shown.data_ptr<float>(), shown.data_ptr<float>() + shown.numel());
+  const at::Tensor as = assignment.to(at::kCPU).contiguous();
+  s.assignment.assign(as.data_ptr<std::int64_t>(), as.data_ptr<std::int64_t>() + as.numel());
+  return s;
+}
+
+AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a_in, const NamedTensors& b_in,
+                             const data::Dataset* data, const AlignOptions& o, EventSink* sink,
+                             const CancelToken* cancel) {
+  const auto& spec = arch.spec();
+  const auto& groups = spec.groups();
+  const int steps = o.steps > 0 ? o.steps : kDefaultSteps;
+  const double lr = o.lr > 0 ? o.lr : kDefaultLr;
+  require(o.tau > 0 && std::isfinite(o.tau), "align: tau must be positive");
+  require(o.init == "identity" || o.init == "weight", "align: --init must be identity or weight");
+  const NamedTensors a = detached(a_in), b = detached(b_in);
+
+  std::vector<at::Tensor> X;
+  std::vector<at::Tensor> start;
+  if (o.init == "weight") start = weight_matching(spec, a, b, {}, o.max_rounds, o.seed, nullptr, cancel);
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    // X = I is the reference's start. A warm start puts weight matching's permutation at
+    // 2 ln(n) above the rest: ~1 - 1/n of each row's mass, so the first soft plan already is
+    // that permutation (at scale 1 it would be nearly uniform for wide groups and the first
+    // steps would wander off it).
+    const double n = double(groups[g].size);
+    at::Tensor x = start.empty() ? at::eye(groups[g].size, at::kFloat)
+                                 : ot::permutation_matrix(start[g], at::kFloat) * (2.0 * std::log(std::max(n, 2.0)));
+    X.push_back(x.requires_grad_(true));
+  }
+  std::vector<train::AdamW> opts;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const double scale = std::log(std::max<double>(double(groups[g].size), std::exp(1.0)));
+    opts.emplace_back(std::vector<at::Tensor>{X[g]}, train::AdamWOptions{lr * scale, 0.9, 0.999, 1e-8, 0.01});
+  }
+  ot::SinkhornOptions so;
+  so.tau = o.tau;
+  so.iters = o.sinkhorn_iters;
+  so.backward = o.backward;
+
+  std::vector<at::Tensor> batches;
+  std::mt19937_64 rng(o.seed);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::size_t next_batch = 0;
+  const bool data_cost = o.cost == Cost::Mid || o.cost == Cost::Rnd;
+
+  // The hard permutations of data costs are judged on one fixed batch, so steps compare.
+  at::Tensor x_eval, y_eval;
+  if (data_cost) {
+    const at::Tensor idx = data::batch_indices(data->size(), std::max<std::int64_t>(o.batch_size, 1000), true, o.seed).front();
+    x_eval = data->inputs.index_select(0, idx);
+    y_eval = data->targets.index_select(0, idx);
+  }
+  auto hard_cost_of = [&](const std::vector<at::Tensor>& perms) {
+    const NamedTensors hb = nn::permute(spec, b, perms);
+    return data_cost ? path_loss(arch, a, hb, 0.5, x_eval, y_eval).item<double>()
+                     : distance_cost(arch, a, hb, o.cost).item<double>();
+  };
+  // The result is the best hard permutation seen (the soft objective is not the hard one, and
+  // large steps can leave a good assignment behind); a warm start counts as seen.
+  std::vector<at::Tensor> best = start;
+  double best_cost = start.empty() ? std::numeric_limits<double>::infinity() : hard_cost_of(start);
+
+  AlignResult r;
+  const auto t0 = Clock::now();
+  auto last_plan = t0 - std::chrono::hours(1);
+  std::vector<at::Tensor> hard(groups.size());
+  for (int step = 1; step <= steps; ++step) {
+    check_cancel(cancel);
+    std::vector<at::Tensor> plans;
+    for (auto& x : X) plans.push_back(ot::sinkhorn(x, so).plan);
+    const NamedTensors pib = nn::permute(spec, b, plans);
+    at::Tensor x_batch, y_batch;
+    double lambda = 0.5;
+    if (data_cost) {
+      if (next_batch >= batches.size()) {
+        batches = data::batch_indices(data->size(), o.batch_size, true, o.seed + step);
+        next_batch = 0;
+      }
+      const at::Tensor& idx = batches[next_batch++];
+      x_batch = data->inputs.index_select(0, idx);
+      y_batch = data->targets.index_select(0, idx);
+      if (o.cost == Cost::Rnd) lambda = unit(rng);
+    }
+    const at::Tensor cost = data_cost ? path_loss(arch, a, pib, lambda, x_batch, y_batch)
+                                      : distance_cost(arch, a, pib, o.cost);
+    for (auto& opt : opts) opt.zero_grad();
+    torch::autograd::backward({cost});
+    for (auto& opt : opts) opt.step();
+
+    for (std::size_t g = 0; g < groups.size(); ++g) hard[g] = ot::hard_permutation(X[g].detach());
+    const double hard_cost = hard_cost_of(hard);
+    if (hard_cost < best_cost) {
+      best_cost = hard_cost;
+      best = hard;
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    r.steps = step;
+    const bool done = step == steps || (o.stop_at_zero_hard_cost && hard_cost == 0.0);
+    if (sink) {
+      sink->step({step, steps, cost.item<double>(), hard_cost, seconds});
+      const auto now = Clock::now();
+      if (done || step == 1 || now - last_plan >= std::chrono::duration<double>(1.0 / o.max_plans_per_second)) {
+        last_plan = now;
+        for (std::size_t g = 0; g < groups.size(); ++g)
+          sink->plan(make_snapshot(step, static_cast<int>(g), groups[g].name, plans[g], hard[g], o.max_plan_side));
+      }
+      ProgressEvent p{"align", double(step) / steps, seconds, seconds / step * (steps - step)};
+      sink->progress(p);
+    }
+    if (done) break;
+  }
+  r.perms = best;
+  r.cost = best_cost;
+  return r;
+}
+
+}  // namespace rebasin::align
