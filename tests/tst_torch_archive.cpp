@@ -143,6 +143,21 @@ class TestTorchArchive : public QObject {
     }
   }
 
+  void fuzzerFindingsStayFixed() {
+    // Inputs the fuzzer once crashed on (scripts/fuzz.sh): each must now fail cleanly.
+    const QDir dir(QString::fromStdString(data_path("fuzz-regressions")));
+    const QStringList files = dir.entryList(QDir::Files);
+    QVERIFY(!files.isEmpty());
+    for (const QString& f : files) {
+      const std::string path = dir.filePath(f).toStdString();
+      try {
+        load_checkpoint(path);
+      } catch (const UserError& e) {
+        QVERIFY2(!QString(e.what()).contains('\n'), e.what());
+      }
+    }
+  }
+
   void pathsThatAreNotFiles() {
     QTemporaryDir dir;
     QVERIFY_THROWS_EXCEPTION(UserError, load_checkpoint(dir.path().toStdString()));

@@ -35,14 +35,21 @@ Checkpoint load_checkpoint(const std::string& path) {
 
   Checkpoint ck;
   if (n >= 4 && std::memcmp(head, "PK", 2) == 0 && (head[2] == 3 || head[2] == 5)) {
-    if (is_torchscript(list_zip_records(path))) {
-      ck.format = "torchscript";
-      ck.tensors = read_torchscript(path);
-    } else {
-      ck.format = "pytorch";
-      StateDict sd = read_torch_archive(path);
-      ck.nesting = std::move(sd.nesting);
-      ck.tensors = std::move(sd.tensors);
+    // The readers validate before LibTorch sees anything; should a hostile file still reach a
+    // LibTorch check (TorchScript's own loader is not ours), it stays a one-line user error.
+    try {
+      if (is_torchscript(list_zip_records(path))) {
+        ck.format = "torchscript";
+        ck.tensors = read_torchscript(path);
+      } else {
+        ck.format = "pytorch";
+        StateDict sd = read_torch_archive(path);
+        ck.nesting = std::move(sd.nesting);
+        ck.tensors = std::move(sd.tensors);
+      }
+    } catch (const c10::Error& e) {
+      const std::string what = e.what_without_backtrace();
+      throw UserError(path + ": malformed archive (" + what.substr(0, what.find('\n')) + ")");
     }
     return ck;
   }

@@ -236,6 +236,10 @@ StateDict read_archive(const std::shared_ptr<ReadAdapterInterface>& in, const st
       }
       it = storages.emplace(s.text, st).first;
     }
+    // A second reference to the same record must not claim a larger or differently typed
+    // storage than the one loaded (the view checks used the claimed size).
+    require(it->second.numel() >= s.numel && it->second.scalar_type() == s.dtype,
+            where + ": storage record data/" + s.text + " is declared with two different sizes or types");
     at::Tensor value = at::empty(t->sizes, at::TensorOptions().dtype(s.dtype));
     value.copy_(it->second.as_strided(t->sizes, t->strides, t->offset));
     out.tensors.push_back({key->text, value});

@@ -183,6 +183,12 @@ PyValue* Unpickler::rebuild_tensor(const std::vector<PyValue*>& args) {
     t->text = "invalid tensor geometry (offset, size or stride)";
     return t;
   }
+  // as_strided refuses negative sizes and strides (a c10::Error, not ours to let escape).
+  for (std::size_t d = 0; d < t->sizes.size(); ++d)
+    if (t->sizes[d] < 0 || t->strides[d] < 0) {
+      t->text = "invalid tensor geometry (negative size or stride)";
+      return t;
+    }
   // Every element addressed must lie inside the storage; computed in 128 bits so no product of
   // hostile sizes can wrap around.
   __int128 numel = 1, last = t->offset;
