@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake --preset dev >/dev/null
 cmake --build --preset dev
-scripts/fuzz.sh 30   # before ctest, so ctest's summary closes the log
+scripts/fuzz.sh --ci   # before ctest, so ctest's summary closes the log
 ctest --preset dev
