@@ -116,6 +116,16 @@ class TestCliAlign : public QObject {
     QCOMPARE(QDir(out_dir.path()).entryList(QDir::Files).size(), 0);
   }
 
+  void autoUsesRecordedArch() {
+    // Shapes alone would read this tanh MLP as ReLU; the ARCH recorded by train is used.
+    for (const char* seed : {"1", "2"})
+      QCOMPARE(run_cli({"train", "--arch", "mlp:64,16,10:tanh", "--data", "digits", "--epochs", "1",
+                        "--seed", seed, "--out", path(QString("t%1.safetensors").arg(seed))}).code, 0);
+    const auto r = run_cli({"align", path("t1.safetensors"), path("t2.safetensors"), "--method", "weight", "--json"});
+    QCOMPARE(r.code, 0);
+    QCOMPARE(QJsonDocument::fromJson(r.out).object()["arch"].toString(), QString("mlp:64,16,10:tanh"));
+  }
+
   void mismatchNamesTheTensor() {
     const auto r = run_cli({"align", path("m1.safetensors"), path("narrow.safetensors")});
     QCOMPARE(r.code, 1);

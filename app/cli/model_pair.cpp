@@ -4,14 +4,29 @@
 
 #include <map>
 
+#include "io/safetensors.h"
 #include "nn/mapping.h"
 
 namespace rebasin::cli {
 
+namespace {
+
+// `auto` first trusts the ARCH string rebasin train records in a safetensors file's metadata:
+// shapes cannot tell relu from tanh, nor a custom VGG's pools.
+std::string recorded_arch(const std::string& path, const io::Checkpoint& ck, const std::string& arch) {
+  if (arch != "auto" || ck.format != "safetensors") return arch;
+  const auto meta = io::read_safetensors(path).metadata;
+  const auto it = meta.find("arch");
+  return it == meta.end() ? arch : it->second;
+}
+
+}  // namespace
+
 ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, const std::string& arch,
                           const nn::ModelIO& io) {
   ModelPair p;
-  nn::MappedModel ma = nn::map_checkpoint(io::load_checkpoint(a_path).tensors, arch, io);
+  const io::Checkpoint a_file = io::load_checkpoint(a_path);
+  nn::MappedModel ma = nn::map_checkpoint(a_file.tensors, recorded_arch(a_path, a_file, arch), io);
   p.b_file = io::load_checkpoint(b_path);
   // B must fit the architecture A was mapped onto (not a second auto-detection).
   nn::MappedModel mb = nn::map_checkpoint(p.b_file.tensors, ma.arch->name(), ma.arch->io());

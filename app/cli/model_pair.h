@@ -1,5 +1,6 @@
 // Models A and B as every two-model command loads them: both checkpoints read (any format),
-// mapped onto one architecture (ARCH or auto, A's choice applies to B), and checked to have
+// mapped onto one architecture (ARCH, or auto: the ARCH recorded in A's safetensors metadata by
+// rebasin train, else detected from shapes; A's choice applies to B), and checked to have
 // the same layout, so mismatched models fail naming the first tensor that differs.
 #pragma once
 
