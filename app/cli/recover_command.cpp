@@ -7,6 +7,7 @@
 #include "align_options.h"
 #include "cli_common.h"
 #include "common/error.h"
+#include "common/parse.h"
 #include "nn/architecture.h"
 
 namespace rebasin::cli {
@@ -27,15 +28,9 @@ void run_recover(RecoverCliOptions& o) {
   io.input_shape.clear();
   std::stringstream ss(o.input);
   for (std::string item; std::getline(ss, item, ',');) {
-    std::size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    require(used == item.size() && v > 0 && v <= 4096, "--input expects C,H,W with positive integers, got '" + o.input + "'");
-    io.input_shape.push_back(v);
+    const auto v = parse_int(item, 1, 4096);
+    require(v.has_value(), "--input expects C,H,W with positive integers, got '" + o.input + "'");
+    io.input_shape.push_back(*v);
   }
   const auto arch = nn::make_architecture(o.arch, io);
   const align::AlignOptions opts = to_align_options(o.align, o.common.seed);

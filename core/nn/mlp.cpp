@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/parse.h"
 #include "nn/architecture_internal.h"
 
 namespace rebasin::nn {
@@ -66,16 +67,9 @@ std::unique_ptr<Architecture> make_mlp(const std::string& arch) {
   std::stringstream ss(rest);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    std::size_t used = 0;
-    long long w = 0;
-    try {
-      w = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    require(used == item.size() && w > 0 && w <= (1 << 24),
-            "architecture '" + arch + "': width '" + item + "' is not a positive integer");
-    widths.push_back(w);
+    const auto w = parse_int(item, 1, 1 << 24);
+    require(w.has_value(), "architecture '" + arch + "': width '" + item + "' is not a positive integer");
+    widths.push_back(*w);
   }
   require(widths.size() >= 2, "architecture '" + arch + "': an MLP needs at least input and output widths");
   std::string canonical = "mlp:";

@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include "common/error.h"
+#include "common/parse.h"
 #include "nn/architecture_internal.h"
 
 namespace rebasin::nn {
@@ -109,16 +110,9 @@ std::unique_ptr<Architecture> make_resnet(const std::string& arch, const ModelIO
     base = base.substr(0, base.size() - 3);
   }
   if (base.rfind("resnet20x", 0) == 0) {
-    const std::string k_text = base.substr(9);
-    std::size_t used = 0;
-    long long k = 0;
-    try {
-      k = std::stoll(k_text, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    require(used == k_text.size() && k >= 1 && k <= 64,
-            "architecture '" + arch + "': the width multiplier must be an integer 1..64");
+    const auto parsed = parse_int(base.substr(9), 1, 64);
+    require(parsed.has_value(), "architecture '" + arch + "': the width multiplier must be an integer 1..64");
+    const std::int64_t k = *parsed;
     return std::make_unique<ResNet>(arch, io, std::vector<std::int64_t>{16 * k, 32 * k, 64 * k},
                                     std::vector<int>{3, 3, 3}, ln);
   }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/parse.h"
 #include "nn/architecture_internal.h"
 
 namespace rebasin::nn {
@@ -83,16 +84,9 @@ std::vector<std::int64_t> parse_cfg(const std::string& arch, const std::string& 
       cfg.push_back(kPool);
       continue;
     }
-    std::size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    require(used == item.size() && v > 0 && v <= 65536,
-            "architecture '" + arch + "': '" + item + "' is neither a width nor M");
-    cfg.push_back(v);
+    const auto v = parse_int(item, 1, 65536);
+    require(v.has_value(), "architecture '" + arch + "': '" + item + "' is neither a width nor M");
+    cfg.push_back(*v);
   }
   return cfg;
 }
