@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 
-#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -29,24 +28,13 @@ struct AlignCommandOptions {
   bool no_bn_reset = false;
 };
 
-void check_writable(const std::string& path, const char* flag) {
-  if (path.empty()) return;
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  require(std::filesystem::is_directory(dir, ec), std::string(flag) + ": folder '" + dir.string() + "' does not exist");
-  require(!std::filesystem::is_directory(path, ec), std::string(flag) + ": '" + path + "' is a folder");
-}
-
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 void run_align(AlignCommandOptions& o) {
   const c10::Device device = apply_common_options(o.common);
   const align::AlignOptions opts = to_align_options(o.align, o.common.seed);
-  check_writable(o.out, "--out");
-  check_writable(o.perm_out, "--perm-out");
-  require(o.out.empty() || (o.out.size() > 12 && o.out.compare(o.out.size() - 12, 12, ".safetensors") == 0),
-          "--out must name a .safetensors file, got '" + o.out + "'");
+  check_output_path(o.out, "--out", /*safetensors=*/true);
+  check_output_path(o.perm_out, "--perm-out");
   require(!align::needs_data(opts.method, opts.cost) || !o.data.data.empty(),
           "--method " + o.align.method + (opts.method == align::Method::Sinkhorn ? " --cost " + o.align.cost : "") +
               " needs --data");

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <limits>
@@ -72,20 +71,9 @@ class StderrSink : public EventSink {
   std::string pending_;
 };
 
-// Fails before any computing when the CSV could not be written, so a long run does not end
-// in an error.
-void check_output_dir(const std::string& path) {
-  if (path.empty()) return;
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  require(std::filesystem::is_directory(dir, ec), "--csv: folder '" + dir.string() + "' does not exist");
-  require(!std::filesystem::is_directory(path, ec), "--csv: '" + path + "' is a folder");
-}
-
 LoadedModels load_models(const LmcCliOptions& o, bool need_perm) {
   const c10::Device device = apply_common_options(o.common);
-  check_output_dir(o.csv);
+  check_output_path(o.csv, "--csv");
   LoadedModels m;
   // The data seed is fixed (as in train): generated sets must be the ones the models saw.
   m.splits = data::load_dataset(o.data.data, to_data_options(o.data, 0));

@@ -31,8 +31,7 @@ std::string format_seconds(double s) {
 void run_train(TrainCliOptions& o, const std::string& command_line) {
   o.train.device = apply_common_options(o.common);
   o.train.seed = o.common.seed;
-  require(o.out.size() > 12 && o.out.compare(o.out.size() - 12, 12, ".safetensors") == 0,
-          "--out must name a .safetensors file, got '" + o.out + "'");
+  check_output_path(o.out, "--out", /*safetensors=*/true);
   // Data first: its shape decides VGG/ResNet inputs and outputs. The data seed is fixed so
   // models trained with different --seed see the same generated sets.
   const data::Splits splits = data::load_dataset(o.data.data, to_data_options(o.data, 0));
