@@ -49,6 +49,14 @@ struct LandscapeRow {
   std::vector<double> loss, accuracy;  // one per grid column
 };
 
+// One row of a continual-learning accuracy matrix: after training on task `task` (0-based),
+// the accuracy on every task's test set (tasks not yet seen included: forward transfer).
+struct TaskEvent {
+  int task = 0, tasks = 0;
+  std::vector<double> accuracy;  // `tasks` entries, 0..1
+  double seconds = 0.0;          // elapsed since the stream started
+};
+
 class EventSink {
  public:
   virtual ~EventSink() = default;
@@ -57,6 +65,7 @@ class EventSink {
   virtual void plan(const PlanSnapshot&) {}
   virtual void curve(const CurvePoint&) {}
   virtual void landscape(const LandscapeRow&) {}
+  virtual void task(const TaskEvent&) {}
 };
 
 }  // namespace rebasin
