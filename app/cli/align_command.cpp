@@ -11,7 +11,7 @@
 #include "data_options.h"
 #include "eval/interpolation.h"
 #include "io/safetensors.h"
-#include "model_pair.h"
+#include "nn/model_pair.h"
 #include "nn/permutation_file.h"
 #include "nn/permute.h"
 #include "train/train.h"
@@ -45,7 +45,7 @@ void run_align(AlignCommandOptions& o) {
     splits = data::load_dataset(o.data.data, to_data_options(o.data, 0));
     io = model_io(splits.train);
   }
-  ModelPair pair = load_model_pair(o.a, o.b, o.arch, io);
+  nn::ModelPair pair = nn::load_model_pair(o.a, o.b, o.arch, io);
   const nn::Architecture& arch = *pair.arch;
   if (have_data) train::check_data_fits(arch, splits.train);
   if (!o.common.json)
@@ -75,7 +75,7 @@ void run_align(AlignCommandOptions& o) {
       std::cerr << "loss barrier (" << o.split << ", " << o.points << " points): naive " << naive.barrier
                 << ", aligned " << al.barrier << std::endl;
   }
-  if (!o.out.empty()) io::write_safetensors(o.out, as_stored(pair, aligned), {{"aligned_to", o.a}, {"method", o.align.method}});
+  if (!o.out.empty()) io::write_safetensors(o.out, nn::as_stored(pair, aligned), {{"aligned_to", o.a}, {"method", o.align.method}});
   if (!o.perm_out.empty()) nn::write_permutations(o.perm_out, arch.name(), arch.spec(), r.perms);
 
   nlohmann::json groups = nlohmann::json::array();

@@ -12,7 +12,7 @@
 #include "common/error.h"
 #include "common/events.h"
 #include "data_options.h"
-#include "model_pair.h"
+#include "nn/model_pair.h"
 #include "eval/interpolation.h"
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
@@ -78,7 +78,7 @@ LoadedModels load_models(const LmcCliOptions& o, bool need_perm) {
   // The data seed is fixed (as in train): generated sets must be the ones the models saw.
   m.splits = data::load_dataset(o.data.data, to_data_options(o.data, 0));
   const nn::ModelIO io = model_io(m.splits.train);
-  ModelPair pair = load_model_pair(o.a, o.b, o.arch, io);
+  nn::ModelPair pair = nn::load_model_pair(o.a, o.b, o.arch, io);
   m.arch = std::move(pair.arch);
   m.a = std::move(pair.a);
   m.b = std::move(pair.b);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rebasin {
@@ -47,6 +48,10 @@ struct CurvePoint {
 struct LandscapeRow {
   int row = 0, rows = 0;
   std::vector<double> loss, accuracy;  // one per grid column
+  // The grid's plane coordinates and the three models' positions (A, B, aligned B), repeated
+  // in every row so a viewer can draw the first row without waiting for the result.
+  std::vector<double> xs, ys;
+  std::vector<std::pair<double, double>> marks;
 };
 
 // One row of a continual-learning accuracy matrix: after training on task `task` (0-based),

@@ -255,6 +255,9 @@ Landscape loss_landscape(const nn::Architecture& arch, const NamedTensors& a, co
     LandscapeRow row;
     row.row = r;
     row.rows = grid;
+    row.xs = out.xs;
+    row.ys = out.ys;
+    row.marks.assign(out.points.begin(), out.points.end());
     for (int col = 0; col < grid; ++col) {
       NamedTensors theta = plane.params_at(out.xs[static_cast<std::size_t>(col)], out.ys[static_cast<std::size_t>(r)]);
       if (bn_train_set) theta = reset_batchnorm(arch, std::move(theta), *bn_train_set, 2000, seed);

@@ -1,4 +1,4 @@
-#include "model_pair.h"
+#include "nn/model_pair.h"
 
 #include <ATen/ATen.h>
 
@@ -7,7 +7,7 @@
 #include "io/safetensors.h"
 #include "nn/mapping.h"
 
-namespace rebasin::cli {
+namespace rebasin::nn {
 
 namespace {
 
@@ -50,4 +50,4 @@ NamedTensors as_stored(const ModelPair& pair, const NamedTensors& b_params) {
   return out;
 }
 
-}  // namespace rebasin::cli
+}  // namespace rebasin::nn

@@ -12,7 +12,7 @@
 #include "io/checkpoint.h"
 #include "nn/architecture.h"
 
-namespace rebasin::cli {
+namespace rebasin::nn {
 
 struct ModelPair {
   std::unique_ptr<nn::Architecture> arch;
@@ -28,4 +28,4 @@ ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, 
 // (tensors the spec does not cover are kept as they were).
 NamedTensors as_stored(const ModelPair& pair, const NamedTensors& b_params);
 
-}  // namespace rebasin::cli
+}  // namespace rebasin::nn

@@ -1,0 +1,197 @@
+#include "app/studio/job_dock.h"
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace rebasin::studio {
+
+namespace {
+
+QComboBox* combo(QWidget* parent, const QStringList& items, const QString& name) {
+  auto* c = new QComboBox(parent);
+  c->addItems(items);
+  c->setObjectName(name);
+  return c;
+}
+
+QSpinBox* spin(QWidget* parent, int lo, int hi, int value, const QString& special = {}) {
+  auto* s = new QSpinBox(parent);
+  s->setRange(lo, hi);
+  s->setValue(value);
+  if (!special.isEmpty()) s->setSpecialValueText(special);
+  return s;
+}
+
+void setCombo(QComboBox* c, const QString& text) {
+  const int i = c->findText(text);
+  if (i >= 0) c->setCurrentIndex(i);
+}
+
+}  // namespace
+
+JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
+  setObjectName(QStringLiteral("JobDock"));
+  auto* body = new QWidget(this);
+  auto* outer = new QVBoxLayout(body);
+  form_ = new QFormLayout;
+  outer->addLayout(form_);
+  task_ = combo(body, {"recover", "align", "interpolate", "continual"}, "task");
+  task_->setToolTip(tr("recover: hide a permutation in a random model and find it again\n"
+                       "align: align model B to model A, then compare the interpolation curves\n"
+                       "interpolate: loss and accuracy between A and B (aligned B after an alignment)\n"
+                       "continual: learn a stream of tasks one after another"));
+  recoverArch_ = new QLineEdit(QStringLiteral("mlp:784,512,512,10"), body);
+  recoverArch_->setToolTip(tr("mlp:784,512,512,10[:tanh], vgg11, vgg:8,M,32, resnet20x4, resnet18"));
+  method_ = combo(body, {"sinkhorn", "weight", "activation", "ste", "naive"}, "method");
+  cost_ = combo(body, {"l2", "l1", "mid", "rnd"}, "cost");
+  init_ = combo(body, {"identity", "weight"}, "init");
+  tau_ = new QDoubleSpinBox(body);
+  tau_->setRange(0.001, 100);
+  tau_->setDecimals(3);
+  tau_->setValue(1.0);
+  iterations_ = spin(body, 1, 1000, 20);
+  lr_ = new QDoubleSpinBox(body);
+  lr_->setRange(0, 100);
+  lr_->setDecimals(3);
+  lr_->setSpecialValueText(tr("default"));
+  steps_ = spin(body, 0, 100000, 0, tr("default"));
+  data_ = combo(body, {"mnist", "fashion-mnist", "digits", "poly1", "poly2", "poly3"}, "data");
+  data_->setEditable(true);  // cifar10:PATH
+  split_ = combo(body, {"test", "train"}, "split");
+  points_ = spin(body, 2, 201, 25);
+  grid_ = spin(body, 0, 101, 0, tr("off"));
+  grid_->setToolTip(tr("Loss landscape over the plane through A, B and aligned B: grid side (0 = off)"));
+  stream_ = combo(body, {"rotated-mnist", "permuted-mnist", "split-mnist", "split-fashion"}, "stream");
+  clMethod_ = combo(body, {"rebasin-il", "finetune", "ewc", "replay", "joint"}, "clMethod");
+  tasks_ = spin(body, 2, 100, 20);
+  epochs_ = spin(body, 1, 100, 5);
+  trainPerTask_ = spin(body, 0, 60000, 0, tr("all"));
+  device_ = combo(body, {"auto", "cpu", "cuda"}, "device");
+  seed_ = spin(body, 0, 1 << 30, 0);
+
+  form_->addRow(tr("&Task"), task_);
+  form_->addRow(tr("Architecture"), recoverArch_);
+  form_->addRow(tr("&Method"), method_);
+  form_->addRow(tr("&Cost"), cost_);
+  form_->addRow(tr("Start"), init_);
+  form_->addRow(tr("Tau"), tau_);
+  form_->addRow(tr("Sinkhorn iterations"), iterations_);
+  form_->addRow(tr("Learning rate"), lr_);
+  form_->addRow(tr("Steps"), steps_);
+  form_->addRow(tr("&Data"), data_);
+  form_->addRow(tr("Split"), split_);
+  form_->addRow(tr("Lambda points"), points_);
+  form_->addRow(tr("Landscape grid"), grid_);
+  form_->addRow(tr("Stream"), stream_);
+  form_->addRow(tr("Continual method"), clMethod_);
+  form_->addRow(tr("Tasks"), tasks_);
+  form_->addRow(tr("Epochs per task"), epochs_);
+  form_->addRow(tr("Training samples per task"), trainPerTask_);
+  form_->addRow(tr("De&vice"), device_);
+  form_->addRow(tr("Seed"), seed_);
+
+  auto* buttons = new QHBoxLayout;
+  run_ = new QPushButton(tr("Run"), body);
+  run_->setObjectName(QStringLiteral("run"));
+  run_->setToolTip(tr("Run the job (Ctrl+R); a running job is replaced"));
+  stop_ = new QPushButton(tr("Stop"), body);
+  stop_->setObjectName(QStringLiteral("stop"));
+  stop_->setToolTip(tr("Stop the running job (Esc); it ends within one step"));
+  stop_->setEnabled(false);
+  buttons->addWidget(run_);
+  buttons->addWidget(stop_);
+  outer->addLayout(buttons);
+  outer->addStretch(1);
+  setWidget(body);
+
+  connect(run_, &QPushButton::clicked, this, &JobDock::runRequested);
+  connect(stop_, &QPushButton::clicked, this, &JobDock::stopRequested);
+  connect(task_, &QComboBox::currentTextChanged, this, &JobDock::updateVisibleRows);
+  connect(method_, &QComboBox::currentTextChanged, this, &JobDock::updateVisibleRows);
+  task_->setCurrentText(QStringLiteral("align"));
+  updateVisibleRows();
+}
+
+void JobDock::setRowVisible(QWidget* field, bool visible) {
+  form_->setRowVisible(field, visible);
+}
+
+void JobDock::updateVisibleRows() {
+  const QString task = task_->currentText();
+  const bool recover = task == "recover", align = task == "align", interp = task == "interpolate";
+  const bool continual = task == "continual", sinkhorn = method_->currentText() == "sinkhorn";
+  setRowVisible(recoverArch_, recover);
+  setRowVisible(method_, recover || align);
+  for (QWidget* w : {static_cast<QWidget*>(cost_), static_cast<QWidget*>(init_), static_cast<QWidget*>(tau_),
+                     static_cast<QWidget*>(iterations_)})
+    setRowVisible(w, (recover || align) && sinkhorn);
+  setRowVisible(lr_, (recover || align) && (sinkhorn || method_->currentText() == "ste"));
+  setRowVisible(steps_, recover || align);
+  for (QWidget* w : {static_cast<QWidget*>(data_), static_cast<QWidget*>(split_), static_cast<QWidget*>(points_),
+                     static_cast<QWidget*>(grid_)})
+    setRowVisible(w, align || interp);
+  for (QWidget* w : {static_cast<QWidget*>(stream_), static_cast<QWidget*>(clMethod_), static_cast<QWidget*>(tasks_),
+                     static_cast<QWidget*>(epochs_), static_cast<QWidget*>(trainPerTask_)})
+    setRowVisible(w, continual);
+}
+
+JobSettings JobDock::settings() const {
+  JobSettings s;
+  parseTask(task_->currentText(), &s.task);
+  s.recoverArch = recoverArch_->text().trimmed();
+  s.method = method_->currentText();
+  s.cost = cost_->currentText();
+  s.init = init_->currentText();
+  s.tau = tau_->value();
+  s.iterations = iterations_->value();
+  s.lr = lr_->value();
+  s.steps = steps_->value();
+  s.data = data_->currentText().trimmed();
+  s.split = split_->currentText();
+  s.points = points_->value();
+  s.landscapeGrid = grid_->value();
+  s.stream = stream_->currentText();
+  s.continualMethod = clMethod_->currentText();
+  s.tasks = tasks_->value();
+  s.epochs = epochs_->value();
+  s.trainPerTask = trainPerTask_->value();
+  s.device = device_->currentText();
+  s.seed = quint64(seed_->value());
+  return s;
+}
+
+void JobDock::setSettings(const JobSettings& s) {
+  setCombo(task_, taskName(s.task));
+  recoverArch_->setText(s.recoverArch);
+  setCombo(method_, s.method);
+  setCombo(cost_, s.cost);
+  setCombo(init_, s.init);
+  tau_->setValue(s.tau);
+  iterations_->setValue(s.iterations);
+  lr_->setValue(s.lr);
+  steps_->setValue(s.steps);
+  data_->setCurrentText(s.data);
+  setCombo(split_, s.split);
+  points_->setValue(s.points);
+  grid_->setValue(s.landscapeGrid);
+  setCombo(stream_, s.stream);
+  setCombo(clMethod_, s.continualMethod);
+  tasks_->setValue(s.tasks);
+  epochs_->setValue(s.epochs);
+  trainPerTask_->setValue(int(s.trainPerTask));
+  setCombo(device_, s.device);
+  seed_->setValue(int(s.seed));
+  updateVisibleRows();
+}
+
+void JobDock::setRunning(bool running) {
+  stop_->setEnabled(running);
+}
+
+}  // namespace rebasin::studio

@@ -1,0 +1,44 @@
+// The Job dock: which task to run and its settings (method, cost, tau, iterations, lr, steps,
+// data, device, seed ...), with Run and Stop. Rows that do not apply to the task are hidden.
+#pragma once
+
+#include <QDockWidget>
+
+#include "app/studio/job_settings.h"
+
+class QComboBox;
+class QDoubleSpinBox;
+class QFormLayout;
+class QLineEdit;
+class QPushButton;
+class QSpinBox;
+
+namespace rebasin::studio {
+
+class JobDock : public QDockWidget {
+  Q_OBJECT
+ public:
+  explicit JobDock(QWidget* parent = nullptr);
+
+  // The settings as shown (model paths are the Models dock's: left empty here).
+  JobSettings settings() const;
+  void setSettings(const JobSettings& settings);
+  void setRunning(bool running);
+
+ Q_SIGNALS:
+  void runRequested();
+  void stopRequested();
+
+ private:
+  void updateVisibleRows();
+  void setRowVisible(QWidget* field, bool visible);
+
+  QFormLayout* form_ = nullptr;
+  QComboBox *task_, *method_, *cost_, *init_, *data_, *split_, *device_, *stream_, *clMethod_;
+  QLineEdit* recoverArch_;
+  QDoubleSpinBox *tau_, *lr_;
+  QSpinBox *iterations_, *steps_, *points_, *grid_, *tasks_, *epochs_, *trainPerTask_, *seed_;
+  QPushButton *run_, *stop_;
+};
+
+}  // namespace rebasin::studio

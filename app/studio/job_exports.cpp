@@ -1,0 +1,72 @@
+// Exports of an alignment and model inspection for the Models dock.
+#include <ATen/ATen.h>
+
+#include <QFileInfo>
+
+#include <map>
+
+#include "app/studio/aligned_model.h"
+#include "common/device.h"
+#include "common/error.h"
+#include "eval/interpolation.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
+#include "nn/mapping.h"
+#include "nn/permutation_file.h"
+
+namespace rebasin::studio {
+
+void exportAlignedCheckpoint(const AlignedModel& m, const QString& path) {
+  io::write_safetensors(path.toStdString(), nn::as_stored(m.pair, m.aligned),
+                        {{"aligned_to", m.a_path.toStdString()}, {"method", m.method.toStdString()}});
+}
+
+void exportPermutations(const AlignedModel& m, const QString& path) {
+  nn::write_permutations(path.toStdString(), m.pair.arch->name(), m.pair.arch->spec(), m.perms);
+}
+
+void exportInterpolated(const AlignedModel& m, double lambda, const QString& path) {
+  require(lambda >= 0 && lambda <= 1, "lambda must be between 0 and 1");
+  const NamedTensors mixed = eval::interpolate(m.pair.a, m.aligned, lambda);
+  io::write_safetensors(path.toStdString(), nn::as_stored(m.pair, mixed),
+                        {{"interpolated", std::to_string(lambda)}, {"a", m.a_path.toStdString()},
+                         {"b_aligned_by", m.method.toStdString()}});
+}
+
+QString resolvedDeviceName(const QString& spec) {
+  try {
+    return QString::fromStdString(device_name(resolve_device(spec.toStdString())));
+  } catch (const std::exception&) {
+    return QStringLiteral("%1 (unavailable)").arg(spec);
+  }
+}
+
+ModelInfo inspectModel(const QString& path) {
+  ModelInfo info;
+  info.path = path;
+  try {
+    const io::Checkpoint ck = io::load_checkpoint(path.toStdString());
+    info.format = QString::fromStdString(ck.format);
+    for (const auto& t : ck.tensors)
+      if (at::isFloatingType(t.tensor.scalar_type())) info.parameters += t.tensor.numel();
+    std::string arch;
+    if (ck.format == "safetensors") {
+      const auto meta = io::read_safetensors(path.toStdString()).metadata;
+      if (auto it = meta.find("arch"); it != meta.end()) arch = it->second;
+    }
+    if (arch.empty()) arch = nn::detect_architecture(ck.tensors);
+    if (arch.empty()) {
+      info.arch = QStringLiteral("unknown: choose one");
+      return info;
+    }
+    const nn::MappedModel mapped = nn::map_checkpoint(ck.tensors, arch);
+    info.arch = QString::fromStdString(mapped.arch->name());
+    for (const auto& g : mapped.arch->spec().groups())
+      info.groups.push_back({QString::fromStdString(g.name), g.size, 0.0});
+  } catch (const std::exception& e) {
+    info.error = QString::fromUtf8(e.what());
+  }
+  return info;
+}
+
+}  // namespace rebasin::studio

@@ -1,0 +1,60 @@
+#include "job_settings.h"
+
+#include <QJsonValue>
+
+namespace rebasin::studio {
+
+QString taskName(Task task) {
+  switch (task) {
+    case Task::Recover: return QStringLiteral("recover");
+    case Task::Align: return QStringLiteral("align");
+    case Task::Interpolate: return QStringLiteral("interpolate");
+    case Task::Continual: return QStringLiteral("continual");
+  }
+  return {};
+}
+
+bool parseTask(const QString& text, Task* task) {
+  for (Task t : {Task::Recover, Task::Align, Task::Interpolate, Task::Continual})
+    if (taskName(t) == text) {
+      *task = t;
+      return true;
+    }
+  return false;
+}
+
+QJsonObject JobSettings::toJson() const {
+  return {{"task", taskName(task)},     {"model_a", modelA},
+          {"model_b", modelB},          {"arch", arch},
+          {"recover_arch", recoverArch}, {"method", method},
+          {"cost", cost},               {"init", init},
+          {"tau", tau},                 {"lr", lr},
+          {"iterations", iterations},   {"steps", steps},
+          {"data", data},               {"split", split},
+          {"points", points},           {"landscape_grid", landscapeGrid},
+          {"stream", stream},           {"continual_method", continualMethod},
+          {"tasks", tasks},             {"epochs", epochs},
+          {"train_per_task", double(trainPerTask)}, {"device", device},
+          {"seed", QString::number(seed)}};
+}
+
+JobSettings JobSettings::fromJson(const QJsonObject& j) {
+  // Missing keys keep the defaults, so older session files still open.
+  JobSettings s;
+  parseTask(j.value("task").toString(), &s.task);
+  auto str = [&](const char* key, QString& field) { field = j.value(key).toString(field); };
+  auto num = [&](const char* key, auto& field) {
+    field = static_cast<std::decay_t<decltype(field)>>(j.value(key).toDouble(double(field)));
+  };
+  str("model_a", s.modelA), str("model_b", s.modelB), str("arch", s.arch);
+  str("recover_arch", s.recoverArch), str("method", s.method), str("cost", s.cost);
+  str("init", s.init), str("data", s.data), str("split", s.split), str("stream", s.stream);
+  str("continual_method", s.continualMethod), str("device", s.device);
+  num("tau", s.tau), num("lr", s.lr), num("iterations", s.iterations), num("steps", s.steps);
+  num("points", s.points), num("landscape_grid", s.landscapeGrid), num("tasks", s.tasks);
+  num("epochs", s.epochs), num("train_per_task", s.trainPerTask);
+  s.seed = j.value("seed").toString().toULongLong();
+  return s;
+}
+
+}  // namespace rebasin::studio

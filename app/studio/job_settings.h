@@ -1,0 +1,50 @@
+// What the Job dock asks for and what a finished job reports: plain Qt value types, copied into
+// the worker thread when a job starts (nothing is shared with the GUI while it runs).
+#pragma once
+
+#include <QJsonObject>
+#include <QMetaType>
+#include <QString>
+
+namespace rebasin::studio {
+
+enum class Task { Recover, Align, Interpolate, Continual };
+
+QString taskName(Task task);              // "recover", "align", ...
+bool parseTask(const QString& text, Task* task);
+
+struct JobSettings {
+  Task task = Task::Align;
+  // models (align, interpolate)
+  QString modelA, modelB, arch = QStringLiteral("auto");
+  // recover: the random model's architecture
+  QString recoverArch = QStringLiteral("mlp:784,512,512,10");
+  // method
+  QString method = QStringLiteral("sinkhorn"), cost = QStringLiteral("l2"), init = QStringLiteral("identity");
+  double tau = 1.0, lr = 0.0;  // lr <= 0: the method's default
+  int iterations = 20, steps = 0;  // steps <= 0: the method's default
+  // data and evaluation
+  QString data = QStringLiteral("mnist"), split = QStringLiteral("test");
+  int points = 25;
+  int landscapeGrid = 0;  // 0: no landscape
+  // continual
+  QString stream = QStringLiteral("rotated-mnist"), continualMethod = QStringLiteral("rebasin-il");
+  int tasks = 20, epochs = 5;
+  qint64 trainPerTask = 0;  // 0: whole training split
+  // where and how
+  QString device = QStringLiteral("auto");
+  quint64 seed = 0;
+
+  QJsonObject toJson() const;
+  static JobSettings fromJson(const QJsonObject& json);
+};
+
+struct JobProgress {
+  QString stage;
+  double fraction = 0, seconds = 0, eta = 0;
+};
+
+}  // namespace rebasin::studio
+
+Q_DECLARE_METATYPE(rebasin::studio::JobSettings)
+Q_DECLARE_METATYPE(rebasin::studio::JobProgress)

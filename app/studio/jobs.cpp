@@ -1,0 +1,194 @@
+// The recover, align and interpolate jobs (continual: job_continual.cpp): core calls in the
+// order the CLI makes them, reporting through CallbackSink.
+#include "app/studio/jobs.h"
+
+#include <ATen/ATen.h>
+
+#include <QJsonArray>
+
+#include "align/align.h"
+#include "align/recover.h"
+#include "app/studio/aligned_model.h"
+#include "app/studio/job_sink.h"
+#include "common/device.h"
+#include "common/error.h"
+#include "data/dataset.h"
+#include "eval/interpolation.h"
+#include "nn/permute.h"
+#include "train/train.h"
+
+namespace rebasin::studio {
+
+
+namespace {
+
+std::string s8(const QString& s) { return s.toStdString(); }
+
+nn::ModelIO model_io(const data::Dataset& set) {
+  nn::ModelIO io;
+  io.input_shape = std::vector<std::int64_t>(set.inputs.sizes().begin() + 1, set.inputs.sizes().end());
+  io.outputs = set.is_regression() ? 1 : set.num_classes;
+  return io;
+}
+
+align::AlignOptions align_options(const JobSettings& s) {
+  align::AlignOptions o;
+  o.method = align::parse_method(s8(s.method));
+  o.cost = align::parse_cost(s8(s.cost));
+  o.tau = s.tau;
+  o.sinkhorn_iters = s.iterations;
+  o.lr = s.lr;
+  o.steps = s.steps;
+  o.init = s8(s.init);
+  o.seed = s.seed;
+  require(o.tau > 0, "tau must be positive");
+  require(o.sinkhorn_iters > 0, "Sinkhorn iterations must be positive");
+  require(o.init == "identity" || o.init == "weight", "init must be identity or weight");
+  return o;
+}
+
+QString curve_label(const JobSettings& s) {
+  return s.method == "sinkhorn" ? s.method + "-" + s.cost : s.method;
+}
+
+void to_device(nn::ModelPair& pair, data::Splits* splits, const c10::Device& device) {
+  for (NamedTensors* set : {&pair.a, &pair.b})
+    for (auto& t : *set) t.tensor = t.tensor.to(device);
+  if (splits)
+    for (data::Dataset* d : {&splits->train, &splits->test}) {
+      d->inputs = d->inputs.to(device);
+      d->targets = d->targets.to(device);
+    }
+}
+
+QJsonArray groups_json(const nn::PermutationSpec& spec, const std::vector<at::Tensor>& perms) {
+  QJsonArray groups;
+  for (std::size_t g = 0; g < perms.size(); ++g) {
+    const std::int64_t n = spec.groups()[g].size;
+    const double moved = (perms[g].cpu() != at::arange(n, at::kLong)).sum().item<double>() / double(n);
+    groups.append(QJsonObject{{"name", QString::fromStdString(spec.groups()[g].name)},
+                              {"size", double(n)},
+                              {"moved_fraction", moved}});
+  }
+  return groups;
+}
+
+// Naive and aligned curves (and the landscape) on the chosen split; the barriers go to `summary`.
+void evaluate_pair(const JobSettings& s, const AlignedModel& m, const data::Splits& splits, CallbackSink& sink,
+                   const CancelToken& cancel, const QString& aligned_label, QJsonObject& summary) {
+  const nn::Architecture& arch = *m.pair.arch;
+  const data::Dataset& eval_set = s.split == "train" ? splits.train : splits.test;
+  const data::Dataset* bn = arch.has_batchnorm() ? &splits.train : nullptr;
+  const std::string split = s8(s.split);
+  const eval::Curve naive = eval::interpolation_curve(arch, m.pair.a, m.pair.b, eval_set, bn, s.points, &sink,
+                                                      "naive", &cancel, split, s.seed);
+  const eval::Curve al = eval::interpolation_curve(arch, m.pair.a, m.aligned, eval_set, bn, s.points, &sink,
+                                                   s8(aligned_label), &cancel, split, s.seed);
+  summary["barrier"] = QJsonObject{{"naive", naive.barrier}, {"aligned", al.barrier}};
+  summary["split"] = s.split;
+  if (s.landscapeGrid > 0) {
+    eval::loss_landscape(arch, m.pair.a, m.pair.b, m.aligned, eval_set, bn, s.landscapeGrid, &sink, &cancel, s.seed);
+    summary["landscape_grid"] = s.landscapeGrid;
+  }
+}
+
+JobOutcome run_recover(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel) {
+  const c10::Device device = resolve_device(s8(s.device));
+  require(device.is_cpu() || cuda_usable(), "no usable CUDA device");
+  const auto arch = nn::make_architecture(s8(s.recoverArch));
+  const align::RecoverResult r = align::recover(*arch, align_options(s), s.seed, &sink, &cancel);
+  JobOutcome out;
+  QJsonArray groups;
+  for (const auto& g : r.groups) {
+    out.recovery.push_back({QString::fromStdString(g.name), g.size, g.recovered_fraction});
+    groups.append(QJsonObject{{"name", QString::fromStdString(g.name)}, {"size", double(g.size)},
+                              {"recovered_fraction", g.recovered_fraction}});
+  }
+  out.summary = {{"task", "recover"},        {"arch", QString::fromStdString(arch->name())},
+                 {"method", s.method},       {"cost", s.cost},
+                 {"recovered_fraction", r.recovered_fraction}, {"groups", groups},
+                 {"steps", r.steps},         {"seconds", r.seconds}};
+  return out;
+}
+
+struct LoadedPair {
+  std::shared_ptr<AlignedModel> model = std::make_shared<AlignedModel>();
+  data::Splits splits;
+  bool have_data = false;
+};
+
+LoadedPair load_pair(const JobSettings& s, bool data_required, const c10::Device& device) {
+  require(!s.modelA.isEmpty() && !s.modelB.isEmpty(), "open model A and model B first");
+  LoadedPair p;
+  p.have_data = !s.data.isEmpty();
+  require(p.have_data || !data_required, "this job needs a data set");
+  nn::ModelIO io;
+  if (p.have_data) {
+    p.splits = data::load_dataset(s8(s.data));
+    io = model_io(p.splits.train);
+  }
+  p.model->a_path = s.modelA;
+  p.model->b_path = s.modelB;
+  p.model->pair = nn::load_model_pair(s8(s.modelA), s8(s.modelB), s8(s.arch), io);
+  if (p.have_data) train::check_data_fits(*p.model->pair.arch, p.splits.train);
+  to_device(p.model->pair, p.have_data ? &p.splits : nullptr, device);
+  return p;
+}
+
+JobOutcome run_align(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel) {
+  const c10::Device device = resolve_device(s8(s.device));
+  const align::AlignOptions opts = align_options(s);
+  LoadedPair p = load_pair(s, align::needs_data(opts.method, opts.cost), device);
+  AlignedModel& m = *p.model;
+  const nn::Architecture& arch = *m.pair.arch;
+  const align::AlignResult r =
+      align::align(arch, m.pair.a, m.pair.b, p.have_data ? &p.splits.train : nullptr, opts, &sink, &cancel);
+  m.perms = r.perms;
+  m.method = curve_label(s);
+  m.aligned = nn::permute(arch.spec(), m.pair.b, r.perms);
+  JobOutcome out;
+  out.summary = {{"task", "align"},       {"arch", QString::fromStdString(arch.name())},
+                 {"method", s.method},    {"cost", s.cost},
+                 {"seconds", r.seconds},  {"steps", r.steps},
+                 {"final_cost", r.cost},  {"device", QString::fromStdString(device_name(device))},
+                 {"groups", groups_json(arch.spec(), r.perms)}};
+  if (p.have_data) evaluate_pair(s, m, p.splits, sink, cancel, m.method, out.summary);
+  out.aligned = p.model;
+  return out;
+}
+
+JobOutcome run_interpolate(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel,
+                           const std::shared_ptr<const AlignedModel>& previous) {
+  const c10::Device device = resolve_device(s8(s.device));
+  LoadedPair p = load_pair(s, true, device);
+  AlignedModel& m = *p.model;
+  const nn::Architecture& arch = *m.pair.arch;
+  // The aligned curve needs permutations: the last alignment of this same pair, if any.
+  const bool have_perms = previous && alignedPair(*previous) == alignedPair(m);
+  m.perms = have_perms ? previous->perms : nn::identity_permutations(arch.spec());
+  m.method = have_perms ? previous->method : QStringLiteral("naive (no alignment yet)");
+  m.aligned = nn::permute(arch.spec(), m.pair.b, m.perms);
+  JobOutcome out;
+  out.summary = {{"task", "interpolate"}, {"arch", QString::fromStdString(arch.name())}, {"aligned_by", m.method}};
+  evaluate_pair(s, m, p.splits, sink, cancel, m.method, out.summary);
+  if (have_perms) out.aligned = p.model;
+  return out;
+}
+
+}  // namespace
+
+JobOutcome runJob(const JobSettings& s, const JobCallbacks& callbacks, const CancelToken& cancel,
+                  std::shared_ptr<const AlignedModel> previous) {
+  CallbackSink sink(callbacks);
+  switch (s.task) {
+    case Task::Recover: return run_recover(s, sink, cancel);
+    case Task::Align: return run_align(s, sink, cancel);
+    case Task::Interpolate: return run_interpolate(s, sink, cancel, previous);
+    case Task::Continual: return run_continual_job(s, sink, cancel);
+  }
+  throw UserError("unknown task");
+}
+
+QString alignedPair(const AlignedModel& model) { return model.a_path + "|" + model.b_path; }
+
+}  // namespace rebasin::studio

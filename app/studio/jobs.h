@@ -1,0 +1,72 @@
+// The jobs the studio runs, as plain functions over core: they turn core's events into the
+// widgets' value types and hand them to callbacks. Called on the worker thread; this header
+// stays free of torch so the GUI side compiles fast.
+#pragma once
+
+#include <QJsonObject>
+#include <QString>
+#include <QVector>
+
+#include <functional>
+#include <memory>
+
+#include "app/studio/job_settings.h"
+#include "common/cancel.h"
+#include "widgets/plot_types.h"
+
+namespace rebasin::studio {
+
+// Aligned B with everything needed to export it (opaque: tensors live in jobs.cpp).
+struct AlignedModel;
+
+struct LandscapeRowView {
+  int row = 0, rows = 0;
+  QVector<double> xs, ys, loss;
+  QVector<widgets::LandscapeMark> marks;
+};
+
+struct JobCallbacks {
+  std::function<void(const JobProgress&)> progress;
+  std::function<void(const widgets::ObjectiveSample&)> step;
+  std::function<void(const widgets::PlanView&)> plan;
+  std::function<void(const widgets::CurveSample&)> curve;
+  std::function<void(const LandscapeRowView&)> landscape;
+  std::function<void(int task, int tasks, const QVector<double>& accuracy)> task;
+  std::function<void(const QString& line)> log;  // one line for the status bar / stderr
+};
+
+struct JobOutcome {
+  QJsonObject summary;                       // what the CLI's --json would report
+  QVector<widgets::GroupRecovery> recovery;  // recover: per group
+  std::shared_ptr<const AlignedModel> aligned;  // align: for exports and later interpolation
+};
+
+// Runs one job to the end. Throws rebasin::UserError (bad input), rebasin::Cancelled, or
+// std::exception (internal). `previous`: the last alignment of the same A and B, which
+// `interpolate` uses for its aligned curve (may be null).
+JobOutcome runJob(const JobSettings& settings, const JobCallbacks& callbacks, const CancelToken& cancel,
+                  std::shared_ptr<const AlignedModel> previous = nullptr);
+
+// Exports of an alignment (atomic writes; throw rebasin::UserError on failure).
+void exportAlignedCheckpoint(const AlignedModel& model, const QString& path);
+void exportPermutations(const AlignedModel& model, const QString& path);
+// (1 - lambda) A + lambda aligned B, under B's tensor names.
+void exportInterpolated(const AlignedModel& model, double lambda, const QString& path);
+// Which models the alignment belongs to (an interpolate job reuses it only for the same pair).
+QString alignedPair(const AlignedModel& model);
+
+// "cpu", or "cuda" when --device would pick the GPU (for the status bar).
+QString resolvedDeviceName(const QString& spec);
+
+// Model inspection for the Models dock.
+struct ModelInfo {
+  QString path, format, arch, error;
+  qint64 parameters = 0;
+  QVector<widgets::GroupRecovery> groups;  // name and size (fraction unused)
+};
+ModelInfo inspectModel(const QString& path);
+
+}  // namespace rebasin::studio
+
+Q_DECLARE_METATYPE(rebasin::studio::LandscapeRowView)
+Q_DECLARE_METATYPE(rebasin::studio::ModelInfo)

@@ -1,0 +1,275 @@
+#include "app/studio/main_window.h"
+
+#include <QApplication>
+#include <QCloseEvent>
+#include <QLabel>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTimer>
+
+#include <cmath>
+#include <cstdio>
+
+#include "app/studio/demos.h"
+#include "app/studio/job_dock.h"
+#include "app/studio/models_dock.h"
+#include "widgets/continual_plot.h"
+#include "widgets/curves_plot.h"
+#include "widgets/landscape_plot.h"
+#include "widgets/objective_plot.h"
+#include "widgets/plan_heatmap.h"
+#include "widgets/recovery_plot.h"
+
+namespace rebasin::studio {
+
+namespace {
+enum TabIndex { kPlansTab, kCurvesTab, kLandscapeTab, kObjectiveTab, kRecoveryTab, kContinualTab };
+
+QString formatSeconds(double s) {
+  if (!std::isfinite(s) || s < 0) return QStringLiteral("?");
+  if (s < 60) return QStringLiteral("%1 s").arg(s, 0, 'f', s < 10 ? 1 : 0);
+  return QStringLiteral("%1 min %2 s").arg(int(s) / 60).arg(int(s) % 60);
+}
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+  setWindowTitle(tr("Rebasin Studio"));
+  setWindowIcon(QIcon(QStringLiteral(":/icons/rebasin-studio.svg")));
+  runner_ = new JobRunner(this);
+  models_ = new ModelsDock(this);
+  job_ = new JobDock(this);
+  addDockWidget(Qt::LeftDockWidgetArea, models_);
+  addDockWidget(Qt::LeftDockWidgetArea, job_);
+  buildTabs();
+  progress_ = new QProgressBar(this);
+  progress_->setMaximumWidth(220);
+  progress_->setRange(0, 1000);
+  progress_->setTextVisible(false);
+  status_ = new QLabel(tr("Ready"), this);
+  device_ = new QLabel(this);
+  statusBar()->addWidget(status_, 1);
+  statusBar()->addPermanentWidget(progress_);
+  statusBar()->addPermanentWidget(device_);
+  buildMenus();
+  connectRunner();
+  connect(job_, &JobDock::runRequested, this, [this] { run(); });
+  connect(job_, &JobDock::stopRequested, this, &MainWindow::stop);
+
+  QSettings settings;
+  restoreGeometry(settings.value("window/geometry").toByteArray());
+  restoreState(settings.value("window/state").toByteArray());
+  if (settings.contains("job/settings"))
+    job_->setSettings(JobSettings::fromJson(settings.value("job/settings").toJsonObject()));
+  device_->setText(tr("device: %1").arg(resolvedDeviceName(job_->settings().device)));
+  if (!settings.contains("window/geometry")) resize(1400, 900);
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildTabs() {
+  tabs_ = new QTabWidget(this);
+  plans_ = new widgets::PlanHeatmap(tabs_);
+  curves_ = new widgets::CurvesPlot(tabs_);
+  landscape_ = new widgets::LandscapePlot(tabs_);
+  objective_ = new widgets::ObjectivePlot(tabs_);
+  recovery_ = new widgets::RecoveryPlot(tabs_);
+  continual_ = new widgets::ContinualPlot(tabs_);
+  tabs_->addTab(plans_, tr("Transport plans"));
+  tabs_->addTab(curves_, tr("Interpolation"));
+  tabs_->addTab(landscape_, tr("Landscape"));
+  tabs_->addTab(objective_, tr("Objective"));
+  tabs_->addTab(recovery_, tr("Recovery"));
+  tabs_->addTab(continual_, tr("Continual learning"));
+  setCentralWidget(tabs_);
+}
+
+widgets::PlotFrame* MainWindow::currentPlot() const {
+  return qobject_cast<widgets::PlotFrame*>(tabs_->currentWidget());
+}
+
+QString MainWindow::currentTable() const {
+  switch (tabs_->currentIndex()) {
+    case kCurvesTab: return QStringLiteral("curves");
+    case kLandscapeTab: return QStringLiteral("landscape");
+    case kRecoveryTab: return QStringLiteral("recovery");
+    case kContinualTab: return QStringLiteral("continual");
+    default: return QStringLiteral("objective");
+  }
+}
+
+void MainWindow::connectRunner() {
+  connect(runner_, &JobRunner::started, this, &MainWindow::onStarted);
+  connect(runner_, &JobRunner::progress, this, &MainWindow::onProgress);
+  connect(runner_, &JobRunner::finished, this, &MainWindow::onFinished);
+  connect(runner_, &JobRunner::failed, this, &MainWindow::onFailed);
+  connect(runner_, &JobRunner::cancelled, this, &MainWindow::onCancelled);
+  connect(runner_, &JobRunner::stepAvailable, this, [this](const widgets::ObjectiveSample& s) {
+    results_.steps.push_back(s);
+    objective_->addSample(s);
+  });
+  connect(runner_, &JobRunner::planAvailable, this, [this](const widgets::PlanView& p) {
+    results_.plans.insert(p.group, p);
+    plans_->setPlan(p);
+  });
+  connect(runner_, &JobRunner::curvePointAvailable, this, [this](const widgets::CurveSample& c) {
+    results_.curves.push_back(c);
+    curves_->addPoint(c);
+    if (tabs_->currentIndex() == kPlansTab || tabs_->currentIndex() == kObjectiveTab) tabs_->setCurrentIndex(kCurvesTab);
+  });
+  connect(runner_, &JobRunner::landscapeRowAvailable, this, [this](const LandscapeRowView& r) {
+    results_.landscape.push_back(r);
+    if (!landscapeGridSet_ && !r.xs.isEmpty() && !r.ys.isEmpty()) {
+      landscape_->setGrid(r.rows, int(r.xs.size()), r.xs.first(), r.xs.last(), r.ys.first(), r.ys.last());
+      landscape_->setMarks(r.marks);
+      landscapeGridSet_ = true;
+    }
+    landscape_->setRow(r.row, r.loss);
+  });
+  connect(runner_, &JobRunner::taskRowAvailable, this, [this](int task, int tasks, const QVector<double>& acc) {
+    if (results_.taskRows.isEmpty()) continual_->setTaskCount(tasks);
+    results_.taskRows.push_back({task, tasks, acc});
+    continual_->addTaskRow(task, acc);
+  });
+}
+
+int MainWindow::run() {
+  JobSettings s = job_->settings();
+  s.modelA = models_->modelA();
+  s.modelB = models_->modelB();
+  return runner_->start(s);
+}
+
+void MainWindow::stop() {
+  if (!runner_->isRunning()) return;
+  runner_->stop();
+  status_->setText(tr("Stopping..."));
+}
+
+void MainWindow::onStarted(int, const JobSettings& s) {
+  running_ = s;
+  results_.clearForJob(s.task);
+  switch (s.task) {
+    case Task::Recover:
+      plans_->clear(), objective_->clear(), recovery_->clear();
+      tabs_->setCurrentIndex(kPlansTab);
+      break;
+    case Task::Align:
+      plans_->clear(), objective_->clear(), curves_->clear(), landscape_->clear();
+      landscapeGridSet_ = false;
+      tabs_->setCurrentIndex(kPlansTab);
+      break;
+    case Task::Interpolate:
+      curves_->clear(), landscape_->clear();
+      landscapeGridSet_ = false;
+      tabs_->setCurrentIndex(kCurvesTab);
+      break;
+    case Task::Continual:
+      continual_->clear();
+      continual_->setTitle(tr("%1 on %2").arg(s.continualMethod, s.stream));
+      tabs_->setCurrentIndex(kContinualTab);
+      break;
+  }
+  objective_->setTitle(s.method == "sinkhorn" ? tr("Sinkhorn re-basin, %1 cost").arg(s.cost) : s.method);
+  job_->setRunning(true);
+  // Indeterminate until the job reports its first real progress.
+  progress_->setRange(0, 0);
+  status_->setText(tr("Running %1...").arg(taskName(s.task)));
+  device_->setText(tr("device: %1").arg(resolvedDeviceName(s.device)));
+  QSettings().setValue("job/settings", job_->settings().toJson());
+}
+
+void MainWindow::onProgress(const JobProgress& p) {
+  progress_->setRange(0, 1000);
+  progress_->setValue(int(std::lround(1000 * std::clamp(p.fraction, 0.0, 1.0))));
+  status_->setText(tr("%1: %2%, %3 elapsed, about %4 left")
+                       .arg(p.stage)
+                       .arg(int(100 * p.fraction))
+                       .arg(formatSeconds(p.seconds), formatSeconds(p.eta)));
+  if (!interactive_ && p.seconds - lastLog_ >= 1.0) {  // headless: a line a second on stderr
+    lastLog_ = p.seconds;
+    std::fprintf(stderr, "%s\n", qPrintable(status_->text()));
+  }
+}
+
+void MainWindow::onFinished(const JobResult& r) {
+  results_.summary = r.summary;
+  if (!r.recovery.isEmpty()) {
+    results_.recovery = r.recovery;
+    recovery_->setGroups(r.recovery);
+  }
+  job_->setRunning(false);
+  progress_->setRange(0, 1000);
+  progress_->setValue(1000);
+  QString text = tr("%1 finished").arg(taskName(r.settings.task));
+  if (r.summary.contains("recovered_fraction"))
+    text += tr(": %1% recovered").arg(100 * r.summary.value("recovered_fraction").toDouble(), 0, 'f', 1);
+  if (r.summary.contains("barrier")) {
+    const QJsonObject b = r.summary.value("barrier").toObject();
+    text += tr(": loss barrier naive %1, aligned %2").arg(b.value("naive").toDouble(), 0, 'g', 4)
+                .arg(b.value("aligned").toDouble(), 0, 'g', 4);
+  }
+  if (r.summary.contains("average_accuracy"))
+    text += tr(": average accuracy %1%").arg(100 * r.summary.value("average_accuracy").toDouble(), 0, 'f', 2);
+  if (r.summary.contains("seconds")) text += tr(" (%1)").arg(formatSeconds(r.summary.value("seconds").toDouble()));
+  status_->setText(text);
+  if (r.settings.task == Task::Recover) tabs_->setCurrentIndex(kPlansTab);
+  if (demoActive_) finishDemo(0, {});
+}
+
+void MainWindow::onFailed(int, const QString& message) {
+  job_->setRunning(false);
+  progress_->setRange(0, 1000);
+  progress_->setValue(0);
+  status_->setText(tr("Failed: %1").arg(message));
+  if (demoActive_) return finishDemo(1, message);
+  reportError(tr("The job failed"), message);
+}
+
+void MainWindow::onCancelled(int) {
+  job_->setRunning(false);
+  progress_->setRange(0, 1000);
+  progress_->setValue(0);
+  status_->setText(tr("Stopped"));
+  if (demoActive_) finishDemo(1, tr("the demo was stopped"));
+}
+
+void MainWindow::reportError(const QString& title, const QString& message) {
+  std::fprintf(stderr, "rebasin-studio: %s\n", qPrintable(message));
+  if (interactive_) QMessageBox::warning(this, title, message);
+}
+
+bool MainWindow::startDemo(const QString& name, const DemoOutputs& outputs) {
+  JobSettings s;
+  QString error;
+  if (!demoSettings(name, &s, &error)) {
+    if (!outputs.screenshot.isEmpty() || !outputs.report.isEmpty()) {
+      demoActive_ = true;
+      demoOutputs_ = outputs;
+      finishDemo(1, error);
+    } else {
+      reportError(tr("Demo"), error);
+    }
+    return false;
+  }
+  job_->setSettings(s);
+  models_->setModel(0, s.modelA);
+  models_->setModel(1, s.modelB);
+  demoActive_ = !outputs.screenshot.isEmpty() || !outputs.report.isEmpty() || !outputs.plotsDir.isEmpty();
+  demoOutputs_ = outputs;
+  runner_->start(s);
+  return true;
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  QSettings settings;
+  settings.setValue("window/geometry", saveGeometry());
+  settings.setValue("window/state", saveState());
+  settings.setValue("job/settings", job_->settings().toJson());
+  runner_->stop();
+  QMainWindow::closeEvent(event);
+}
+
+}  // namespace rebasin::studio

@@ -1,0 +1,275 @@
+// MainWindow's menus and everything it writes or reads: plots, data, checkpoints, permutations,
+// session files, and the outputs of a headless demo run.
+#include <QAction>
+#include <QApplication>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QInputDialog>
+#include <QLabel>
+#include <QJsonDocument>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSaveFile>
+#include <QTabWidget>
+#include <QTimer>
+
+#include <cstdio>
+
+#include "app/studio/job_dock.h"
+#include "app/studio/main_window.h"
+#include "app/studio/models_dock.h"
+#include "widgets/continual_plot.h"
+#include "widgets/curves_plot.h"
+#include "widgets/landscape_plot.h"
+#include "widgets/objective_plot.h"
+#include "widgets/plan_heatmap.h"
+#include "widgets/plot_export.h"
+#include "widgets/recovery_plot.h"
+
+namespace rebasin::studio {
+
+namespace {
+
+constexpr int kSessionVersion = 1;
+
+bool writeAtomically(const QString& path, const QByteArray& bytes, QString* error) {
+  QSaveFile file(path);
+  if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit()) {
+    *error = QObject::tr("cannot write %1: %2").arg(path, file.errorString());
+    return false;
+  }
+  return true;
+}
+
+// Core reports failures as exceptions; the window reports them as messages.
+template <class F>
+bool attempt(QString* error, F f) {
+  try {
+    f();
+    return true;
+  } catch (const std::exception& e) {
+    *error = QString::fromUtf8(e.what());
+    return false;
+  }
+}
+
+QString tabFileName(const QString& title) { return title.toLower().replace(' ', '-'); }
+
+}  // namespace
+
+void MainWindow::buildMenus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("Open model &A..."), QKeySequence::Open, this, [this] {
+    const QString p = QFileDialog::getOpenFileName(this, tr("Open model A"));
+    if (!p.isEmpty()) models_->setModel(0, p);
+  });
+  file->addAction(tr("Open model &B..."), QKeySequence(tr("Ctrl+Shift+O")), this, [this] {
+    const QString p = QFileDialog::getOpenFileName(this, tr("Open model B"));
+    if (!p.isEmpty()) models_->setModel(1, p);
+  });
+  recentMenu_ = file->addMenu(tr("Open &recent"));
+  connect(models_, &ModelsDock::recentFilesChanged, this, &MainWindow::rebuildRecentMenu);
+  rebuildRecentMenu();
+  file->addSeparator();
+  file->addAction(tr("&Open session..."), this, [this] {
+    const QString p = QFileDialog::getOpenFileName(this, tr("Open session"), {}, tr("Sessions (*.rebasin.json *.json)"));
+    QString error;
+    if (!p.isEmpty() && !openSession(p, &error)) reportError(tr("Open session"), error);
+  });
+  file->addAction(tr("&Save session..."), QKeySequence::Save, this, [this] {
+    const QString p = QFileDialog::getSaveFileName(this, tr("Save session"), QStringLiteral("session.rebasin.json"));
+    QString error;
+    if (!p.isEmpty() && !saveSession(p, &error)) reportError(tr("Save session"), error);
+  });
+  file->addSeparator();
+  file->addAction(tr("&Export plot..."), QKeySequence(tr("Ctrl+E")), this, [this] {
+    const QString p = QFileDialog::getSaveFileName(this, tr("Export plot"), tabFileName(tabs_->tabText(tabs_->currentIndex())) + ".png",
+                                                   tr("PNG (*.png);;PDF (*.pdf);;SVG (*.svg)"));
+    QString error;
+    if (!p.isEmpty() && !exportCurrentPlot(p, &error)) reportError(tr("Export plot"), error);
+  });
+  file->addAction(tr("Export &all plots..."), this, [this] {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Export all plots (PNG, PDF and SVG) into"));
+    QString error;
+    for (const char* suffix : {"png", "pdf", "svg"})
+      if (!dir.isEmpty() && !exportAllPlots(dir, suffix, &error)) return reportError(tr("Export plots"), error);
+  });
+  file->addAction(tr("Export &data..."), this, [this] {
+    const QString p = QFileDialog::getSaveFileName(this, tr("Export data"), currentTable() + ".csv",
+                                                   tr("CSV of this tab (*.csv);;JSON, everything (*.json)"));
+    QString error;
+    if (!p.isEmpty() && !exportData(p, &error)) reportError(tr("Export data"), error);
+  });
+  file->addAction(tr("Export aligned &checkpoint..."), this, [this] {
+    const QString p = QFileDialog::getSaveFileName(this, tr("Export aligned model B"), QStringLiteral("b-aligned.safetensors"),
+                                                   tr("safetensors (*.safetensors)"));
+    QString error;
+    if (!p.isEmpty() && !exportAligned(p, &error)) reportError(tr("Export checkpoint"), error);
+  });
+  file->addAction(tr("Export &permutations..."), this, [this] {
+    const QString p = QFileDialog::getSaveFileName(this, tr("Export permutations"), QStringLiteral("permutations.json"), tr("JSON (*.json)"));
+    QString error;
+    if (!p.isEmpty() && !exportPermutationFile(p, &error)) reportError(tr("Export permutations"), error);
+  });
+  file->addAction(tr("Export &interpolated model..."), this, [this] {
+    bool ok = false;
+    const double lambda = QInputDialog::getDouble(this, tr("Interpolated model"), tr("lambda (0 = A, 1 = aligned B)"), 0.5, 0, 1, 3, &ok);
+    if (!ok) return;
+    const QString p = QFileDialog::getSaveFileName(this, tr("Export interpolated model"), QStringLiteral("interpolated.safetensors"),
+                                                   tr("safetensors (*.safetensors)"));
+    QString error;
+    if (!p.isEmpty() && !exportInterpolatedModel(lambda, p, &error)) reportError(tr("Export model"), error);
+  });
+  file->addSeparator();
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+  QMenu* job = menuBar()->addMenu(tr("&Job"));
+  job->addAction(tr("&Run"), QKeySequence(tr("Ctrl+R")), this, [this] { run(); });
+  job->addAction(tr("&Stop"), QKeySequence(Qt::Key_Escape), this, &MainWindow::stop);
+
+  QMenu* view = menuBar()->addMenu(tr("&View"));
+  view->addAction(models_->toggleViewAction());
+  view->addAction(job_->toggleViewAction());
+  for (int i = 0; i < tabs_->count(); ++i)
+    view->addAction(tabs_->tabText(i), QKeySequence(QStringLiteral("Alt+%1").arg(i + 1)), this,
+                    [this, i] { tabs_->setCurrentIndex(i); });
+
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  QMenu* demos = help->addMenu(tr("&Demos"));
+  demos->addAction(tr("Recover a hidden permutation"), QKeySequence(tr("Ctrl+1")), this, [this] { startDemo("recover"); });
+  demos->addAction(tr("Align two MNIST networks"), QKeySequence(tr("Ctrl+2")), this, [this] { startDemo("align"); });
+  demos->addAction(tr("Continual learning on rotated MNIST"), QKeySequence(tr("Ctrl+3")), this, [this] { startDemo("continual"); });
+  help->addAction(tr("&About"), this, [this] {
+    QMessageBox::about(this, tr("About Rebasin Studio"),
+                       tr("<b>Rebasin Studio %1</b><p>Aligns neural networks by permutation with Sinkhorn "
+                          "re-basin (Guerrero Pe\u00f1a et al., CVPR 2023) and shows it live.</p>")
+                           .arg(QApplication::applicationVersion()));
+  });
+}
+
+void MainWindow::rebuildRecentMenu() {
+  recentMenu_->clear();
+  for (const QString& path : models_->recentFiles()) {
+    QMenu* m = recentMenu_->addMenu(QFileInfo(path).fileName());
+    m->setToolTip(path);
+    m->addAction(tr("as model A"), this, [this, path] { models_->setModel(0, path); });
+    m->addAction(tr("as model B"), this, [this, path] { models_->setModel(1, path); });
+  }
+  recentMenu_->setEnabled(!recentMenu_->isEmpty());
+}
+
+bool MainWindow::exportCurrentPlot(const QString& path, QString* error) {
+  widgets::PlotFrame* frame = currentPlot();
+  return frame && widgets::exportPlot(frame->plot(), path, error);
+}
+
+bool MainWindow::exportAllPlots(const QString& dir, const QString& suffix, QString* error) {
+  for (int i = 0; i < tabs_->count(); ++i) {
+    auto* frame = qobject_cast<widgets::PlotFrame*>(tabs_->widget(i));
+    const QString path = QDir(dir).filePath(tabFileName(tabs_->tabText(i)) + "." + suffix);
+    if (frame && !widgets::exportPlot(frame->plot(), path, error, 1200, 800)) return false;
+  }
+  return true;
+}
+
+bool MainWindow::exportData(const QString& path, QString* error) {
+  if (path.endsWith(".json", Qt::CaseInsensitive))
+    return writeAtomically(path, QJsonDocument(results_.toJson()).toJson(), error);
+  return writeAtomically(path, results_.csv(currentTable()).toUtf8(), error);
+}
+
+bool MainWindow::exportAligned(const QString& path, QString* error) {
+  auto model = runner_->lastAlignment();
+  if (!model) return *error = tr("no alignment yet: run an align job first"), false;
+  return attempt(error, [&] { exportAlignedCheckpoint(*model, path); });
+}
+
+bool MainWindow::exportPermutationFile(const QString& path, QString* error) {
+  auto model = runner_->lastAlignment();
+  if (!model) return *error = tr("no alignment yet: run an align job first"), false;
+  return attempt(error, [&] { exportPermutations(*model, path); });
+}
+
+bool MainWindow::exportInterpolatedModel(double lambda, const QString& path, QString* error) {
+  auto model = runner_->lastAlignment();
+  if (!model) return *error = tr("no alignment yet: run an align job first"), false;
+  return attempt(error, [&] { exportInterpolated(*model, lambda, path); });
+}
+
+bool MainWindow::saveSession(const QString& path, QString* error) {
+  JobSettings s = job_->settings();
+  s.modelA = models_->modelA();
+  s.modelB = models_->modelB();
+  const QJsonObject session{{"rebasin_studio_session", kSessionVersion},
+                            {"settings", s.toJson()},
+                            {"current_tab", tabs_->currentIndex()},
+                            {"results", results_.toJson()}};
+  return writeAtomically(path, QJsonDocument(session).toJson(QJsonDocument::Compact), error);
+}
+
+bool MainWindow::openSession(const QString& path, QString* error) {
+  QFile file(path);
+  if (!file.open(QIODevice::ReadOnly)) return *error = tr("cannot open %1: %2").arg(path, file.errorString()), false;
+  QJsonParseError parse;
+  const QJsonDocument doc = QJsonDocument::fromJson(file.readAll(), &parse);
+  if (doc.isNull() || !doc.object().contains("rebasin_studio_session"))
+    return *error = tr("%1 is not a Rebasin Studio session file").arg(path), false;
+  const QJsonObject session = doc.object();
+  const JobSettings s = JobSettings::fromJson(session.value("settings").toObject());
+  job_->setSettings(s);
+  models_->setModel(0, s.modelA);
+  models_->setModel(1, s.modelB);
+  results_ = Results::fromJson(session.value("results").toObject());
+  redrawFromResults();
+  tabs_->setCurrentIndex(session.value("current_tab").toInt());
+  return true;
+}
+
+void MainWindow::redrawFromResults() {
+  plans_->clear(), objective_->clear(), curves_->clear(), landscape_->clear(), recovery_->clear(), continual_->clear();
+  for (const auto& p : results_.plans) plans_->setPlan(p);
+  for (const auto& s : results_.steps) objective_->addSample(s);
+  for (const auto& c : results_.curves) curves_->addPoint(c);
+  if (!results_.recovery.isEmpty()) recovery_->setGroups(results_.recovery);
+  if (!results_.taskRows.isEmpty()) continual_->setTaskCount(results_.taskRows.first().tasks);
+  for (const auto& r : results_.taskRows) continual_->addTaskRow(r.task, r.accuracy);
+  landscapeGridSet_ = false;
+  for (const auto& r : results_.landscape) {
+    if (!landscapeGridSet_ && !r.xs.isEmpty() && !r.ys.isEmpty()) {
+      landscape_->setGrid(r.rows, int(r.xs.size()), r.xs.first(), r.xs.last(), r.ys.first(), r.ys.last());
+      landscape_->setMarks(r.marks);
+      landscapeGridSet_ = true;
+    }
+    landscape_->setRow(r.row, r.loss);
+  }
+}
+
+void MainWindow::finishDemo(int exitCode, const QString& message) {
+  demoActive_ = false;
+  if (exitCode != 0) {
+    std::fprintf(stderr, "rebasin-studio: demo failed: %s\n", qPrintable(message));
+    QTimer::singleShot(0, qApp, [exitCode] { QApplication::exit(exitCode); });
+    return;
+  }
+  // Let the queued replots of the last results land before grabbing the window.
+  QTimer::singleShot(300, this, [this] {
+    QString error;
+    bool ok = true;
+    if (!demoOutputs_.plotsDir.isEmpty()) {
+      ok = QDir().mkpath(demoOutputs_.plotsDir) && exportAllPlots(demoOutputs_.plotsDir, "png", &error);
+      if (ok) ok = exportAllPlots(demoOutputs_.plotsDir, "svg", &error);
+    }
+    if (ok && !demoOutputs_.report.isEmpty()) {
+      QJsonObject report = results_.summary;
+      report["settings"] = running_.toJson();
+      ok = writeAtomically(demoOutputs_.report, QJsonDocument(report).toJson(), &error);
+    }
+    if (ok && !demoOutputs_.screenshot.isEmpty()) ok = widgets::exportWidget(this, demoOutputs_.screenshot, &error);
+    if (!ok) std::fprintf(stderr, "rebasin-studio: %s\n", qPrintable(error));
+    else std::fprintf(stderr, "rebasin-studio: %s\n", qPrintable(status_->text()));
+    QApplication::exit(ok ? 0 : 1);
+  });
+}
+
+}  // namespace rebasin::studio

@@ -1,0 +1,47 @@
+// The Models dock: model A and model B (path, format, detected architecture, parameter count)
+// and A's permutation groups. Files come from Open buttons, drag and drop or the recent list;
+// they are inspected on a pool thread so a large checkpoint never blocks the GUI.
+#pragma once
+
+#include <QDockWidget>
+
+#include "app/studio/jobs.h"
+
+class QLabel;
+class QLineEdit;
+class QTableWidget;
+
+namespace rebasin::studio {
+
+class ModelsDock : public QDockWidget {
+  Q_OBJECT
+ public:
+  explicit ModelsDock(QWidget* parent = nullptr);
+
+  QString modelA() const;
+  QString modelB() const;
+  // which: 0 = A, 1 = B. Empty path clears the slot.
+  void setModel(int which, const QString& path);
+  QStringList recentFiles() const;
+
+ Q_SIGNALS:
+  void modelsChanged();
+  void recentFilesChanged();
+  void inspected(int which, const rebasin::studio::ModelInfo& info);
+
+ protected:
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
+
+ private:
+  void browse(int which);
+  void showInfo(int which, const ModelInfo& info);
+  void addRecent(const QString& path);
+
+  QLineEdit* path_[2] = {};
+  QLabel* info_[2] = {};
+  QTableWidget* groups_ = nullptr;
+  int generation_[2] = {0, 0};  // drops results of an inspection superseded by a newer file
+};
+
+}  // namespace rebasin::studio

@@ -1,0 +1,34 @@
+// Everything the current view shows, recorded as it arrives, so it can be exported (CSV/JSON),
+// saved in a session file and drawn again when a session is opened.
+#pragma once
+
+#include <QJsonObject>
+#include <QMap>
+#include <QVector>
+
+#include "app/studio/jobs.h"
+
+namespace rebasin::studio {
+
+struct TaskRow {
+  int task = 0, tasks = 0;
+  QVector<double> accuracy;
+};
+
+struct Results {
+  QVector<widgets::ObjectiveSample> steps;
+  QVector<widgets::CurveSample> curves;
+  QVector<widgets::GroupRecovery> recovery;
+  QVector<TaskRow> taskRows;
+  QVector<LandscapeRowView> landscape;
+  QMap<int, widgets::PlanView> plans;  // latest per group
+  QJsonObject summary;                 // the last finished job's report
+
+  void clearForJob(Task task);  // what a new job of this kind replaces
+  QJsonObject toJson() const;
+  static Results fromJson(const QJsonObject& json);
+  // CSV tables, one per kind of data: "objective", "curves", "recovery", "continual", "landscape".
+  QString csv(const QString& table) const;
+};
+
+}  // namespace rebasin::studio

@@ -1,0 +1,12 @@
+# rebasin-studio: the worker (start, cancel, supersede, responsiveness) and the main window
+# end to end (align, exports, session, demos, the executable headless).
+if(TARGET rebasin_studio)
+  rebasin_add_test(tst_studio_worker)
+  target_link_libraries(tst_studio_worker PRIVATE rebasin_studio)
+  rebasin_add_test(tst_studio_window)
+  target_link_libraries(tst_studio_window PRIVATE rebasin_studio)
+  target_compile_definitions(tst_studio_window PRIVATE
+    REBASIN_STUDIO_PATH="$<TARGET_FILE:rebasin-studio>"
+    REBASIN_DEMO_DIR="${PROJECT_SOURCE_DIR}/resources/demo")
+  add_dependencies(tst_studio_window rebasin-studio)
+endif()

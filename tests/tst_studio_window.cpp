@@ -1,0 +1,184 @@
+// The main window end to end: an alignment of the shipped demo models on MNIST drawn in every
+// tab, exports (plots, data, checkpoint, permutations, interpolated model), a session round
+// trip, and the rebasin-studio executable run headless as the README and CI run it.
+#include <QFile>
+#include <QImage>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QSignalSpy>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "app/studio/demos.h"
+#include "app/studio/job_dock.h"
+#include "app/studio/main_window.h"
+#include "app/studio/models_dock.h"
+#include "io/checkpoint.h"
+#include "nn/permutation_file.h"
+#include "widgets/plot_types.h"
+
+using namespace rebasin::studio;
+
+namespace {
+
+QByteArray head(const QString& path, int n) {
+  QFile f(path);
+  return f.open(QIODevice::ReadOnly) ? f.read(n) : QByteArray();
+}
+
+struct Run {
+  int code = -1;
+  QByteArray err;
+};
+
+Run runStudio(const QStringList& args, int timeoutMs = 600000) {
+  QProcess p;
+  QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+  env.insert("QT_QPA_PLATFORM", "offscreen");
+  p.setProcessEnvironment(env);
+  p.start(QStringLiteral(REBASIN_STUDIO_PATH), args);
+  Run r;
+  if (!p.waitForFinished(timeoutMs)) return r;
+  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+  r.err = p.readAllStandardError();
+  return r;
+}
+
+}  // namespace
+
+class TestStudioWindow : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QCoreApplication::setOrganizationName("rebasin-tests");  // keep the user's settings alone
+    QCoreApplication::setApplicationName("tst_studio_window");
+    rebasin::widgets::registerPlotTypes();
+    initStudioResources();
+  }
+
+  void alignEndToEnd() {
+    QTemporaryDir dir;
+    MainWindow w;
+    w.setInteractive(false);
+    w.resize(1400, 900);
+    w.show();
+    JobSettings s;
+    s.task = Task::Align;
+    s.method = "sinkhorn";
+    s.cost = "l2";
+    s.data = "mnist";
+    s.points = 5;
+    s.landscapeGrid = 5;
+    s.device = "cpu";
+    w.jobDock()->setSettings(s);
+    w.modelsDock()->setModel(0, REBASIN_DEMO_DIR "/mnist-mlp-seed1.safetensors");
+    w.modelsDock()->setModel(1, REBASIN_DEMO_DIR "/mnist-mlp-seed2.safetensors");
+    QSignalSpy finished(w.runner(), &JobRunner::finished);
+    QSignalSpy failed(w.runner(), &JobRunner::failed);
+    QVERIFY(w.run() > 0);
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() == 1, 300000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.at(0).at(1).toString()));
+
+    const Results& r = w.results();
+    QVERIFY(!r.steps.isEmpty());
+    QCOMPARE(r.plans.size(), 2);           // fc1 and fc2
+    QCOMPARE(r.curves.size(), 2 * 5);      // naive and sinkhorn-l2 at 5 lambdas
+    QCOMPARE(r.landscape.size(), 5);
+    const QJsonObject barrier = r.summary.value("barrier").toObject();
+    QVERIFY(barrier.value("aligned").toDouble() < barrier.value("naive").toDouble());
+
+    // Exports: the current plot as PNG, every plot as SVG, data, checkpoint, permutations.
+    QString error;
+    const QString png = dir.filePath("plot.png");
+    QVERIFY2(w.exportCurrentPlot(png, &error), qPrintable(error));
+    QCOMPARE(head(png, 4), QByteArray("\x89PNG"));
+    QVERIFY(!QImage(png).isNull());
+    QVERIFY2(w.exportAllPlots(dir.path(), "svg", &error), qPrintable(error));
+    QVERIFY(QFile::exists(dir.filePath("transport-plans.svg")));
+    QVERIFY(QFile::exists(dir.filePath("continual-learning.svg")));
+    QVERIFY2(w.exportData(dir.filePath("all.json"), &error), qPrintable(error));
+    QVERIFY(QJsonDocument::fromJson(head(dir.filePath("all.json"), 1 << 26)).object().contains("curves"));
+    w.tabs()->setCurrentIndex(1);
+    QVERIFY2(w.exportData(dir.filePath("curves.csv"), &error), qPrintable(error));
+    QVERIFY(head(dir.filePath("curves.csv"), 100).startsWith("curve,split,lambda,loss,accuracy\n"));
+
+    const QString ckpt = dir.filePath("b-aligned.safetensors");
+    QVERIFY2(w.exportAligned(ckpt, &error), qPrintable(error));
+    const auto aligned = rebasin::io::load_checkpoint(ckpt.toStdString());
+    const auto original = rebasin::io::load_checkpoint(REBASIN_DEMO_DIR "/mnist-mlp-seed2.safetensors");
+    QCOMPARE(aligned.tensors.size(), original.tensors.size());
+    for (std::size_t i = 0; i < aligned.tensors.size(); ++i) {
+      QCOMPARE(aligned.tensors[i].name, original.tensors[i].name);
+      QVERIFY(aligned.tensors[i].tensor.sizes() == original.tensors[i].tensor.sizes());
+    }
+    QVERIFY2(w.exportPermutationFile(dir.filePath("perm.json"), &error), qPrintable(error));
+    QVERIFY(head(dir.filePath("perm.json"), 1 << 20).contains("fc1"));
+    QVERIFY2(w.exportInterpolatedModel(0.5, dir.filePath("mid.safetensors"), &error), qPrintable(error));
+    QCOMPARE(rebasin::io::load_checkpoint(dir.filePath("mid.safetensors").toStdString()).tensors.size(),
+             original.tensors.size());
+    // A write that cannot happen fails cleanly and leaves nothing.
+    QVERIFY(!w.exportAligned(dir.filePath("missing/b.safetensors"), &error));
+    QVERIFY(!error.isEmpty());
+    QVERIFY(!QFile::exists(dir.filePath("missing/b.safetensors")));
+
+    // Session round trip: a new window shows the same results and settings.
+    const QString session = dir.filePath("s.rebasin.json");
+    QVERIFY2(w.saveSession(session, &error), qPrintable(error));
+    MainWindow w2;
+    w2.setInteractive(false);
+    QVERIFY2(w2.openSession(session, &error), qPrintable(error));
+    QCOMPARE(w2.results().curves.size(), r.curves.size());
+    QCOMPARE(w2.results().steps.size(), r.steps.size());
+    QCOMPARE(w2.results().plans.size(), 2);
+    QCOMPARE(w2.results().landscape.size(), 5);
+    QCOMPARE(w2.modelsDock()->modelB(), w.modelsDock()->modelB());
+    QCOMPARE(w2.jobDock()->settings().landscapeGrid, 5);
+    QVERIFY(!w2.openSession(png, &error));  // not a session
+  }
+
+  void demoSettingsNeedNoFiles() {
+    JobSettings s;
+    QString error;
+    QVERIFY2(demoSettings("align", &s, &error), qPrintable(error));
+    QVERIFY(QFile::exists(s.modelA));
+    QVERIFY(QFile::exists(s.modelB));
+    QVERIFY(demoSettings("recover", &s, &error));
+    QCOMPARE(s.task, Task::Recover);
+    QVERIFY(demoSettings("continual", &s, &error));
+    QCOMPARE(s.task, Task::Continual);
+    QVERIFY(!demoSettings("nonsense", &s, &error));
+    QVERIFY(error.contains("nonsense"));
+  }
+
+  // The executable as CI and the README run it: headless demo, screenshot of >= 1200 x 800.
+  void executableRunsTheRecoverDemoHeadless() {
+    QTemporaryDir dir;
+    const QString shot = dir.filePath("recover.png"), report = dir.filePath("recover.json");
+    const Run r = runStudio({"--demo", "recover", "--screenshot", shot, "--report", report});
+    QVERIFY2(r.code == 0, r.err.constData());
+    const QImage image(shot);
+    QVERIFY(!image.isNull());
+    QVERIFY(image.width() >= 1200 && image.height() >= 800);
+    const QJsonObject json = QJsonDocument::fromJson(head(report, 1 << 20)).object();
+    QCOMPARE(json.value("recovered_fraction").toDouble(), 1.0);
+  }
+
+  void executableRejectsBadArguments() {
+    Run r = runStudio({"--demo", "nonsense", "--screenshot", "x.png"});
+    QCOMPARE(r.code, 1);
+    QVERIFY(r.err.contains("unknown demo"));
+    r = runStudio({"--screenshot", "x.png"});
+    QCOMPARE(r.code, 1);
+    QVERIFY(r.err.contains("--demo"));
+    QTemporaryDir dir;
+    r = runStudio({"--demo", "recover", "--screenshot", dir.filePath("no/such/dir/x.png")});
+    QCOMPARE(r.code, 1);
+    QVERIFY(!QFile::exists(dir.filePath("no/such/dir/x.png")));
+  }
+};
+
+QTEST_MAIN(TestStudioWindow)
+#include "tst_studio_window.moc"
