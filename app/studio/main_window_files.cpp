@@ -13,6 +13,7 @@
 #include <QSaveFile>
 #include <QTabWidget>
 #include <QTimer>
+#include <QToolBar>
 
 #include <cstdio>
 
@@ -137,9 +138,22 @@ void MainWindow::buildMenus() {
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   QMenu* demos = help->addMenu(tr("&Demos"));
-  demos->addAction(tr("Recover a hidden permutation"), QKeySequence(tr("Ctrl+1")), this, [this] { startDemo("recover"); });
-  demos->addAction(tr("Align two MNIST networks"), QKeySequence(tr("Ctrl+2")), this, [this] { startDemo("align"); });
-  demos->addAction(tr("Continual learning on rotated MNIST"), QKeySequence(tr("Ctrl+3")), this, [this] { startDemo("continual"); });
+  // The demos are also on a toolbar: from launch to a live, sharpening plan in one click.
+  QToolBar* demoBar = addToolBar(tr("Demos"));
+  demoBar->setObjectName(QStringLiteral("DemoToolBar"));
+  demoBar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+  const struct {
+    const char* name;
+    QString text, shortcut;
+  } entries[] = {{"recover", tr("Recover a hidden permutation"), tr("Ctrl+1")},
+                 {"align", tr("Align two MNIST networks"), tr("Ctrl+2")},
+                 {"continual", tr("Continual learning on rotated MNIST"), tr("Ctrl+3")}};
+  for (const auto& e : entries) {
+    const QString name = QString::fromLatin1(e.name);
+    QAction* a = demos->addAction(e.text, QKeySequence(e.shortcut), this, [this, name] { startDemo(name); });
+    a->setToolTip(tr("Demo: %1 (no files needed)").arg(e.text));
+    demoBar->addAction(a);
+  }
   help->addAction(tr("&About"), this, [this] {
     QMessageBox::about(this, tr("About Rebasin Studio"),
                        tr("<b>Rebasin Studio %1</b><p>Aligns neural networks by permutation with Sinkhorn "

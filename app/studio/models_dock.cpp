@@ -48,7 +48,7 @@ ModelsDock::ModelsDock(QWidget* parent) : QDockWidget(tr("Models"), parent) {
     layout->addWidget(info_[which]);
   }
   groups_ = new QTableWidget(0, 2, body);
-  groups_->setHorizontalHeaderLabels({tr("Permutation group"), tr("Units")});
+  groups_->setHorizontalHeaderLabels({tr("Group"), tr("Units")});
   groups_->horizontalHeader()->setStretchLastSection(true);
   groups_->verticalHeader()->hide();
   groups_->setEditTriggers(QAbstractItemView::NoEditTriggers);
