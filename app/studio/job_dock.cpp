@@ -50,7 +50,8 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
   recoverArch_->setToolTip(tr("mlp:784,512,512,10[:tanh], vgg11, vgg:8,M,32, resnet20x4, resnet18"));
   method_ = combo(body, {"sinkhorn", "weight", "activation", "ste", "naive"}, "method");
   cost_ = combo(body, {"l2", "l1", "mid", "rnd"}, "cost");
-  init_ = combo(body, {"identity", "weight"}, "init");
+  init_ = combo(body, {"auto", "identity", "weight"}, "init");
+  init_->setToolTip(tr("auto: weight-matching warm start for the mid and rnd costs, identity for l2 and l1"));
   tau_ = new QDoubleSpinBox(body);
   tau_->setRange(0.001, 100);
   tau_->setDecimals(3);

@@ -20,7 +20,7 @@ struct JobSettings {
   // recover: the random model's architecture
   QString recoverArch = QStringLiteral("mlp:784,512,512,10");
   // method
-  QString method = QStringLiteral("sinkhorn"), cost = QStringLiteral("l2"), init = QStringLiteral("identity");
+  QString method = QStringLiteral("sinkhorn"), cost = QStringLiteral("l2"), init = QStringLiteral("auto");
   double tau = 1.0, lr = 0.0;  // lr <= 0: the method's default
   int iterations = 20, steps = 0;  // steps <= 0: the method's default
   // data and evaluation

@@ -43,7 +43,7 @@ align::AlignOptions align_options(const JobSettings& s) {
   o.seed = s.seed;
   require(o.tau > 0, "tau must be positive");
   require(o.sinkhorn_iters > 0, "Sinkhorn iterations must be positive");
-  require(o.init == "identity" || o.init == "weight", "init must be identity or weight");
+  require(o.init == "identity" || o.init == "weight" || o.init == "auto", "init must be identity, weight or auto");
   return o;
 }
 

@@ -36,7 +36,10 @@ struct AlignOptions {
   int sinkhorn_iters = 20;
   double lr = 0.0;                     // <= 0: the method's default
   int steps = 0;                       // <= 0: the method's default
-  std::string init = "identity";       // identity | weight (warm start from weight matching)
+  // identity | weight (warm start from weight matching) | auto: weight for the data costs (mid,
+  // rnd), whose identity start stalls above weight matching's barrier on trained pairs
+  // (docs/results.md), identity for l2/l1 (the reference's start; recovers hidden permutations).
+  std::string init = "auto";
   ot::SinkhornBackward backward = ot::SinkhornBackward::Implicit;
   // Data-driven costs and methods
   std::int64_t batch_size = 500;

@@ -74,12 +74,14 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
   const int steps = o.steps > 0 ? o.steps : kDefaultSteps;
   const double lr = o.lr > 0 ? o.lr : kDefaultLr;
   require(o.tau > 0 && std::isfinite(o.tau), "align: tau must be positive");
-  require(o.init == "identity" || o.init == "weight", "align: --init must be identity or weight");
+  require(o.init == "identity" || o.init == "weight" || o.init == "auto",
+          "align: --init must be identity, weight or auto");
+  const bool warm = o.init == "weight" || (o.init == "auto" && (o.cost == Cost::Mid || o.cost == Cost::Rnd));
   const NamedTensors a = detached(a_in), b = detached(b_in);
 
   std::vector<at::Tensor> X;
   std::vector<at::Tensor> start;
-  if (o.init == "weight") start = weight_matching(spec, a, b, {}, o.max_rounds, o.seed, nullptr, cancel);
+  if (warm) start = weight_matching(spec, a, b, {}, o.max_rounds, o.seed, nullptr, cancel);
   for (std::size_t g = 0; g < groups.size(); ++g) {
     // X = I is the reference's start. A warm start puts weight matching's permutation at
     // 2 ln(n) above the rest: ~1 - 1/n of each row's mass, so the first soft plan already is

@@ -1,0 +1,511 @@
+// Plotting widgets, offscreen: each widget is fed values, its accessors are checked and the
+// rendered plot is checked for content (the data's colours appear where an empty plot has
+// none). Also the transport-plan geometry: reordering, overlay points and tooltips.
+#include <QtTest/QtTest>
+
+#include <QComboBox>
+#include <QElapsedTimer>
+#include <QSet>
+#include <QToolTip>
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "widgets/continual_plot.h"
+#include "widgets/curves_plot.h"
+#include "widgets/landscape_plot.h"
+#include "widgets/objective_plot.h"
+#include "widgets/plan_heatmap.h"
+#include "widgets/plan_layout.h"
+#include "widgets/plot_theme.h"
+#include "widgets/qcp.h"
+#include "widgets/recovery_plot.h"
+
+using namespace rebasin::widgets;
+
+namespace {
+
+constexpr int kWidth = 800, kHeight = 520;
+
+// The plot rendered at a fixed size, and the rectangle of its (first) axis rect.
+QImage render(PlotFrame* widget, QRect* area = nullptr, QCPAxisRect* rect = nullptr) {
+  widget->resize(kWidth, kHeight);
+  QImage image = widget->plot()->toPixmap(kWidth, kHeight).toImage();
+  if (area) *area = (rect ? rect : widget->plot()->axisRect())->rect();
+  return image;
+}
+
+int distinctColours(const QImage& image, const QRect& area) {
+  QSet<QRgb> colours;
+  const QRect r = area.intersected(image.rect());
+  for (int y = r.top(); y <= r.bottom(); y += 2)
+    for (int x = r.left(); x <= r.right(); x += 2) colours.insert(image.pixel(x, y));
+  return colours.size();
+}
+
+// Pixels within `tol` per channel of `colour` inside `area`.
+int pixelsNear(const QImage& image, const QRect& area, const QColor& colour, int tol = 24) {
+  int count = 0;
+  const QRect r = area.intersected(image.rect());
+  for (int y = r.top(); y <= r.bottom(); ++y) {
+    for (int x = r.left(); x <= r.right(); ++x) {
+      const QColor c = image.pixelColor(x, y);
+      if (std::abs(c.red() - colour.red()) <= tol && std::abs(c.green() - colour.green()) <= tol &&
+          std::abs(c.blue() - colour.blue()) <= tol)
+        ++count;
+    }
+  }
+  return count;
+}
+
+QVector<qint64> randomPermutation(qint64 n, unsigned seed) {
+  QVector<qint64> p(n);
+  std::iota(p.begin(), p.end(), 0);
+  std::mt19937 gen(seed);
+  std::shuffle(p.begin(), p.end(), gen);
+  return p;
+}
+
+// A permutation that moves whole blocks of `block` units and keeps the order inside a block,
+// so its downsampled picture is exactly a permutation of blocks.
+QVector<qint64> blockPermutation(qint64 n, int block, unsigned seed) {
+  const QVector<qint64> blocks = randomPermutation(n / block, seed);
+  QVector<qint64> p(n);
+  for (qint64 i = 0; i < n; ++i) p[i] = blocks[i / block] * block + i % block;
+  return p;
+}
+
+// A plan concentrated on the assignment (block-averaged when shown < size), plus a floor.
+PlanView makePlan(int group, qint64 size, int shown, const QVector<qint64>& assignment) {
+  PlanView plan;
+  plan.group = group;
+  plan.name = QStringLiteral("group%1").arg(group);
+  plan.size = size;
+  plan.shown = shown;
+  plan.assignment = assignment;
+  plan.values = QVector<float>(shown * shown, 0.01f / size);
+  const double cellsPerUnit = double(shown) / double(size);
+  for (qint64 i = 0; i < size; ++i) {
+    const int r = plan::cellOf(i, shown, size), c = plan::cellOf(assignment[i], shown, size);
+    plan.values[r * shown + c] += float(cellsPerUnit * cellsPerUnit);
+  }
+  return plan;
+}
+
+}  // namespace
+
+class TestWidgets : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void cellRanges_data() {
+    QTest::addColumn<int>("cell");
+    QTest::addColumn<int>("shown");
+    QTest::addColumn<qint64>("size");
+    QTest::addColumn<qint64>("first");
+    QTest::addColumn<qint64>("last");
+    QTest::newRow("full resolution") << 5 << 8 << qint64(8) << qint64(5) << qint64(5);
+    QTest::newRow("blocks of 4") << 1 << 256 << qint64(1024) << qint64(4) << qint64(7);
+    QTest::newRow("last block") << 255 << 256 << qint64(1024) << qint64(1020) << qint64(1023);
+    // Adaptive pooling: uneven blocks overlap (10 units into 4 cells: 0-2, 2-4, 5-7, 7-9).
+    QTest::newRow("uneven") << 1 << 4 << qint64(10) << qint64(2) << qint64(4);
+    QTest::newRow("uneven last") << 3 << 4 << qint64(10) << qint64(7) << qint64(9);
+  }
+  void cellRanges() {
+    QFETCH(int, cell);
+    QFETCH(int, shown);
+    QFETCH(qint64, size);
+    QFETCH(qint64, first);
+    QFETCH(qint64, last);
+    const plan::IndexRange range = plan::cellRange(cell, shown, size);
+    QCOMPARE(range.first, first);
+    QCOMPARE(range.last, last);
+  }
+
+  void heatmapOverlay_data() {
+    QTest::addColumn<qint64>("size");
+    QTest::addColumn<int>("shown");
+    QTest::addColumn<bool>("blocks");  // block-structured assignment
+    QTest::addColumn<bool>("reorder");
+    QTest::newRow("8 plain") << qint64(8) << 8 << false << false;
+    QTest::newRow("8 reordered") << qint64(8) << 8 << false << true;
+    QTest::newRow("512 full resolution reordered") << qint64(512) << 512 << false << true;
+    QTest::newRow("1024 as 256 plain") << qint64(1024) << 256 << true << false;
+    QTest::newRow("1024 as 256 reordered") << qint64(1024) << 256 << true << true;
+    QTest::newRow("4096 as 256 reordered") << qint64(4096) << 256 << true << true;
+    QTest::newRow("1000 as 256 reordered, unstructured") << qint64(1000) << 256 << false << true;
+  }
+  void heatmapOverlay() {
+    QFETCH(qint64, size);
+    QFETCH(int, shown);
+    QFETCH(bool, blocks);
+    QFETCH(bool, reorder);
+    const QVector<qint64> assignment =
+        blocks ? blockPermutation(size, int(size / shown), 7) : randomPermutation(size, 7);
+    PlanHeatmap w;
+    w.setReorder(reorder);
+    w.setPlan(makePlan(0, size, shown, assignment));
+    QCOMPARE(w.shownSide(), shown);
+    QCOMPARE(w.reorder(), reorder);
+
+    const qint64 stride = (size + PlanHeatmap::kMaxOverlayPoints - 1) / PlanHeatmap::kMaxOverlayPoints;
+    const int expected = int((size + stride - 1) / stride);
+    QCOMPARE(w.overlayPointCount(), expected);
+    QVERIFY(w.overlayPointCount() <= PlanHeatmap::kMaxOverlayPoints);
+    QCOMPARE(w.plot()->graph(0)->dataCount(), expected);  // what is drawn
+
+    const QVector<QPointF> points = w.overlayPoints();
+    const double scale = double(shown) / double(size);
+    for (int k = 0; k < points.size(); ++k) {
+      const qint64 row = k * stride;
+      QCOMPARE(points[k].y(), (row + 0.5) * scale - 0.5);
+      QVERIFY(points[k].x() >= -0.5 && points[k].x() <= shown - 0.5);
+      if (!reorder) {
+        QCOMPARE(points[k].x(), (assignment[row] + 0.5) * scale - 0.5);
+      } else if (shown == size || blocks) {
+        QVERIFY2(std::abs(points[k].x() - points[k].y()) < 1e-9, "assignment not on the diagonal");
+      }
+    }
+    // Switching reordering off and on again gives the same points.
+    w.setReorder(!reorder);
+    w.setReorder(reorder);
+    QCOMPARE(w.overlayPoints(), points);
+  }
+
+  void heatmapReorderMovesValues() {
+    // 4 x 4 plan, assignment 0->2, 1->0, 2->3, 3->1: reordered, the diagonal holds the mass.
+    const QVector<qint64> assignment = {2, 0, 3, 1};
+    PlanView plan = makePlan(0, 4, 4, assignment);
+    PlanHeatmap w;
+    w.setPlan(plan);
+    QCPColorMap* map = qobject_cast<QCPColorMap*>(w.plot()->plottable(0));
+    QVERIFY(map);
+    QVERIFY(map->data()->cell(2, 0) > 0.5);  // (column 2, row 0) before reordering
+    w.setReorder(true);
+    for (int i = 0; i < 4; ++i) QVERIFY(map->data()->cell(i, i) > 0.5);
+    QCOMPARE(w.toolTipAt(0, 0), QStringLiteral("row 0, column 2: %1").arg(plan.values[2], 0, 'g', 4));
+  }
+
+  void heatmapToolTip_data() {
+    QTest::addColumn<qint64>("size");
+    QTest::addColumn<int>("shown");
+    QTest::addColumn<int>("row");
+    QTest::addColumn<int>("column");
+    QTest::addColumn<QString>("text");
+    QTest::newRow("full") << qint64(8) << 8 << 3 << 5 << "row 3, column 5: 0.5";
+    QTest::newRow("downsampled") << qint64(1024) << 256 << 1 << 2 << "row 4-7, column 8-11: 0.5";
+    QTest::newRow("uneven") << qint64(10) << 4 << 1 << 3 << "row 2-4, column 7-9: 0.5";
+  }
+  void heatmapToolTip() {
+    QFETCH(qint64, size);
+    QFETCH(int, shown);
+    QFETCH(int, row);
+    QFETCH(int, column);
+    QFETCH(QString, text);
+    PlanView plan;
+    plan.size = size;
+    plan.shown = shown;
+    plan.values = QVector<float>(shown * shown, 0.0f);
+    plan.values[row * shown + column] = 0.5f;
+    PlanHeatmap w;
+    w.setPlan(plan);
+    QCOMPARE(w.toolTipAt(row, column), text);
+    QVERIFY(w.toolTipAt(shown, 0).isEmpty());
+    QCOMPARE(w.overlayPointCount(), 0);  // no assignment, no overlay
+  }
+
+  void heatmapGroups() {
+    PlanHeatmap w;
+    QSignalSpy selected(&w, &PlanHeatmap::groupSelected);
+    w.setPlan(makePlan(0, 16, 16, randomPermutation(16, 1)));
+    w.setPlan(makePlan(3, 64, 32, blockPermutation(64, 2, 2)));
+    w.setPlan(makePlan(1, 8, 8, randomPermutation(8, 3)));
+    QCOMPARE(w.groupNames(), QStringList({"group0", "group3", "group1"}));
+    QCOMPARE(w.selectedGroup(), 0);  // the first to arrive
+    QCOMPARE(w.shownSide(), 16);
+    w.selectGroup(3);
+    QCOMPARE(w.selectedGroup(), 3);
+    QCOMPARE(w.shownSide(), 32);
+    QCOMPARE(selected.count(), 1);
+    QCOMPARE(w.findChild<QComboBox*>()->currentText(), QStringLiteral("group3"));
+    // A newer snapshot of a known group replaces it without a new entry.
+    w.setPlan(makePlan(3, 64, 64, randomPermutation(64, 4)));
+    QCOMPARE(w.groupNames().size(), 3);
+    QCOMPARE(w.shownSide(), 64);
+    // A malformed plan is refused.
+    PlanView bad = makePlan(9, 8, 8, randomPermutation(8, 5));
+    bad.values.resize(10);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression("PlanHeatmap: plan of group 9.*ignored"));
+    w.setPlan(bad);
+    QCOMPARE(w.groupNames().size(), 3);
+    w.clear();
+    QCOMPARE(w.groupNames(), QStringList());
+    QCOMPARE(w.shownSide(), 0);
+    QCOMPARE(w.overlayPointCount(), 0);
+  }
+
+  void heatmapRenders() {
+    PlanHeatmap empty;
+    QRect area;
+    const int before = distinctColours(render(&empty, &area), area);
+    PlanHeatmap w;
+    w.setPlan(makePlan(0, 64, 64, randomPermutation(64, 9)));
+    const QImage image = render(&w, &area);
+    const int after = distinctColours(image, area);
+    QVERIFY2(after >= 4 && after > before, qPrintable(QStringLiteral("%1 vs %2").arg(after).arg(before)));
+    QVERIFY(pixelsNear(image, area, QColor(240, 40, 90), 10) > 64);  // the overlay points
+    QVERIFY(!w.grab().isNull());
+  }
+
+  void heatmapMouse() {
+    // The real paths: hovering shows the cell's tooltip, double-click fits after a zoom.
+    PlanHeatmap w;
+    w.resize(kWidth, kHeight);
+    PlanView plan;
+    plan.size = 1024;
+    plan.shown = 256;
+    plan.values = QVector<float>(256 * 256, 0.0f);
+    plan.values[10 * 256 + 20] = 0.25f;
+    w.setPlan(plan);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QCustomPlot* p = w.plot();
+    p->replot();
+    const QPoint cell(int(p->xAxis->coordToPixel(20)), int(p->yAxis->coordToPixel(10)));
+    QMouseEvent move(QEvent::MouseMove, cell, p->mapToGlobal(cell), Qt::NoButton, Qt::NoButton,
+                     Qt::NoModifier);
+    QApplication::sendEvent(p, &move);
+    QTRY_COMPARE(QToolTip::text(), QStringLiteral("row 40-43, column 80-83: 0.25"));
+
+    p->xAxis->setRange(100, 120);
+    p->yAxis->setRange(30, 40);
+    QTest::mouseDClick(p, Qt::LeftButton, Qt::NoModifier, cell);
+    QCOMPARE(p->xAxis->range(), QCPRange(-0.5, 255.5));
+    QCOMPARE(p->yAxis->range(), QCPRange(-0.5, 255.5));
+  }
+
+  void heatmapThroughput() {
+    // Not a timed assertion: prints the cost of a full-resolution 512 x 512 update + render.
+    PlanHeatmap w;
+    w.resize(kWidth, kHeight);
+    const QVector<qint64> assignment = randomPermutation(512, 11);
+    QElapsedTimer timer;
+    timer.start();
+    constexpr int kPlans = 10;
+    for (int i = 0; i < kPlans; ++i) {
+      PlanView plan = makePlan(0, 512, 512, assignment);
+      plan.step = i;
+      w.setPlan(plan);
+      w.plot()->toPixmap(kWidth, kHeight);
+    }
+    qInfo("512 x 512 plan: %.1f ms per update + render", double(timer.elapsed()) / kPlans);
+    QCOMPARE(w.shownSide(), 512);
+    QCOMPARE(w.overlayPointCount(), 512);
+  }
+
+  void curvesBarrier_data() {
+    QTest::addColumn<QString>("shape");
+    QTest::addColumn<double>("barrier");
+    QTest::addColumn<double>("argmax");
+    QTest::newRow("bump") << "bump" << 1.0 << 0.5;
+    QTest::newRow("tilted bump") << "tilted" << 1.0 << 0.5;
+    QTest::newRow("linear") << "linear" << 0.0 << 0.0;
+    QTest::newRow("no end point") << "open" << qQNaN() << qQNaN();
+  }
+  void curvesBarrier() {
+    QFETCH(QString, shape);
+    QFETCH(double, barrier);
+    QFETCH(double, argmax);
+    CurvesPlot w;
+    QVector<double> lambdas;
+    for (int i = 0; i <= 10; ++i) lambdas << i / 10.0;
+    if (shape == "open") lambdas.removeLast();
+    std::mt19937 gen(5);
+    std::shuffle(lambdas.begin(), lambdas.end(), gen);  // any order of arrival
+    for (double l : lambdas) {
+      const double bump = 1 + 4 * l * (1 - l);
+      const double loss = shape == "tilted" ? bump + 2 * l : (shape == "linear" ? 2 - l : bump);
+      w.addPoint({QStringLiteral("c"), QStringLiteral("test"), l, loss, 0.9 - 0.3 * l});
+    }
+    QCOMPARE(w.curveNames(), QStringList({"c"}));
+    QCOMPARE(w.pointCount("c", "test"), lambdas.size());
+    QCOMPARE(w.pointCount("c", "train"), 0);
+    QVERIFY(std::isnan(w.barrier("c", "train")));
+    QVERIFY(std::isnan(w.barrier("other", "test")));
+    if (std::isnan(barrier)) {
+      QVERIFY(std::isnan(w.barrier("c", "test")));
+    } else {
+      QVERIFY(std::abs(w.barrier("c", "test") - barrier) < 1e-12);
+      QVERIFY(std::abs(w.barrierLambda("c", "test") - argmax) < 1e-12);
+    }
+  }
+
+  void curvesSplitsAndRender() {
+    CurvesPlot w;
+    QRect area;
+    const QColor first = seriesColor(0), second = seriesColor(1);
+    QCOMPARE(pixelsNear(render(&w, &area), area, first), 0);
+    for (int i = 0; i <= 20; ++i) {
+      const double l = i / 20.0;
+      w.addPoint({"naive", "train", l, 0.1 + 2 * l * (1 - l), 0.98 - 0.5 * l * (1 - l)});
+      w.addPoint({"naive", "test", l, 0.2 + 3 * l * (1 - l), 0.95 - 0.6 * l * (1 - l)});
+      w.addPoint({"sinkhorn", "test", l, 0.2 + 0.2 * l * (1 - l), 0.95 - 0.05 * l * (1 - l)});
+    }
+    w.addPoint({"naive", "train", 0.5, 0.6, 0.9});  // replaces the point at 0.5
+    QCOMPARE(w.pointCount("naive", "train"), 21);
+    QCOMPARE(w.curveNames(), QStringList({"naive", "sinkhorn"}));
+    QVERIFY(std::abs(w.barrier("naive", "train") - 0.5) < 1e-12);
+    QVERIFY(std::abs(w.barrier("naive", "test") - 0.75) < 1e-12);
+    QVERIFY(std::abs(w.barrier("sinkhorn", "test") - 0.05) < 1e-12);
+
+    QCOMPARE(w.split(), QStringLiteral("train"));  // followed the first data
+    // The accuracy plot below has no legend: only the curves' own colours show there.
+    QCPAxisRect* accuracyRect = w.plot()->axisRects().value(1);
+    QVERIFY(accuracyRect);
+    QRect accuracyArea;
+    QImage image = render(&w, &accuracyArea, accuracyRect);
+    QVERIFY(pixelsNear(image, accuracyArea, first) > 50);
+    QCOMPARE(pixelsNear(image, accuracyArea, second), 0);  // sinkhorn has no train points
+    w.setSplit("test");
+    QCOMPARE(w.split(), QStringLiteral("test"));
+    image = render(&w, &accuracyArea, accuracyRect);
+    QVERIFY(pixelsNear(image, accuracyArea, first) > 50);
+    QVERIFY(pixelsNear(image, accuracyArea, second) > 50);
+    image = render(&w, &area);  // the loss plot, legend included
+    QVERIFY(pixelsNear(image, area, first) > 100);
+    QVERIFY(pixelsNear(image, area, second) > 100);
+    w.clear();
+    QCOMPARE(w.curveNames(), QStringList());
+    QCOMPARE(w.pointCount("naive", "test"), 0);
+  }
+
+  void landscape() {
+    LandscapePlot w;
+    w.setGrid(5, 7, -0.5, 1.5, -0.5, 1.5);
+    QRect area;
+    // Nothing computed yet: the inside of the axes (clear of the ticks) is background only.
+    QCOMPARE(distinctColours(render(&w, &area), area.adjusted(8, 8, -8, -8)), 1);
+    for (int r = 0; r < 3; ++r) {
+      QVector<double> loss;
+      for (int c = 0; c < 7; ++c) loss << 0.05 * std::pow(10.0, 0.3 * (r + c));
+      w.setRow(r, loss);
+    }
+    QCOMPARE(w.filledRows(), 3);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression("LandscapePlot: row 3 with 2 values"));
+    w.setRow(3, {1.0, 2.0});
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression("LandscapePlot: row 9 with 7 values"));
+    w.setRow(9, QVector<double>(7, 1.0));
+    QCOMPARE(w.filledRows(), 3);
+    w.setMarks({{"A", 0, 0}, {"B", 1, 0}, {"π(B)", 0, 1}});
+    QCOMPARE(w.plot()->itemCount(), 3);
+
+    const QImage image = render(&w, &area);
+    QVERIFY(distinctColours(image, area) >= 8);
+    // Row 4 (y = 1.5) is not computed yet: its cells show the background.
+    const QColor base = w.palette().color(QPalette::Base);
+    const int px = int(w.plot()->xAxis->coordToPixel(1.4));
+    const int py = int(w.plot()->yAxis->coordToPixel(1.5));
+    QCOMPARE(image.pixelColor(px, py), base);
+    const int pyFilled = int(w.plot()->yAxis->coordToPixel(-0.5));
+    QVERIFY(image.pixelColor(px, pyFilled) != base);
+    w.setGrid(3, 3, 0, 1, 0, 1);
+    QCOMPARE(w.filledRows(), 0);
+  }
+
+  void objective() {
+    ObjectivePlot w;
+    w.setTitle("Sinkhorn, group fc1");
+    QRect area;
+    const int legendOnly = pixelsNear(render(&w, &area), area, seriesColor(0));
+    for (int s = 0; s < 60; ++s) {
+      ObjectiveSample sample;
+      sample.step = s;
+      sample.cost = 10.0 * std::exp(-0.05 * s) + 0.1;
+      if (s % 10 == 0) sample.hardCost = sample.cost * 1.5;
+      w.addSample(sample);
+    }
+    QCOMPARE(w.sampleCount(), 60);
+    QVERIFY(w.logScale());
+    QCOMPARE(w.plot()->graph(1)->dataCount(), 6);  // hard cost only where known
+    const QImage image = render(&w, &area);
+    QVERIFY(pixelsNear(image, area, seriesColor(0)) > legendOnly + 100);
+    w.addSample({60, -1.0, qQNaN()});
+    QVERIFY(!w.logScale());  // a value <= 0 has no logarithm
+    w.clear();
+    QCOMPARE(w.sampleCount(), 0);
+  }
+
+  void recovery_data() {
+    QTest::addColumn<int>("groups");
+    QTest::newRow("3 groups") << 3;
+    QTest::newRow("12 groups") << 12;
+    QTest::newRow("40 groups") << 40;
+  }
+  void recovery() {
+    QFETCH(int, groups);
+    RecoveryPlot w;
+    QVector<GroupRecovery> data;
+    QStringList names;
+    for (int g = 0; g < groups; ++g) {
+      names << QStringLiteral("P_%1").arg(g);
+      data.append({names.back(), 64, (g + 1.0) / groups});
+    }
+    w.setGroups(data);
+    QCOMPARE(w.barCount(), groups);
+    auto ticker = qSharedPointerDynamicCast<QCPAxisTickerText>(w.plot()->xAxis->ticker());
+    QVERIFY(ticker);
+    QCOMPARE(QStringList(ticker->ticks().values()), names);
+    QRect area;
+    const QImage image = render(&w, &area);
+    QColor fill = w.palette().color(QPalette::Highlight);
+    QVERIFY(pixelsNear(image, area, fill, 40) > 100);
+    w.clear();
+    QCOMPARE(w.barCount(), 0);
+  }
+
+  void continual_data() {
+    QTest::addColumn<int>("tasks");
+    QTest::addColumn<int>("rows");
+    QTest::newRow("3 tasks") << 3 << 3;
+    QTest::newRow("5 tasks, 2 rows so far") << 5 << 2;
+    QTest::newRow("20 tasks") << 20 << 20;
+  }
+  void continual() {
+    QFETCH(int, tasks);
+    QFETCH(int, rows);
+    ContinualPlot w;
+    w.setTitle("rebasin-il on rotated MNIST");
+    w.setTaskCount(tasks);
+    for (int i = 0; i < rows; ++i) {
+      QVector<double> acc(tasks);
+      for (int j = 0; j < tasks; ++j) acc[j] = j <= i ? 0.97 - 0.02 * (i - j) : 0.1;
+      w.addTaskRow(i, acc);
+    }
+    QCOMPARE(w.rowCount(), rows);
+    QCOMPARE(w.taskCount(), tasks);
+    QVERIFY(std::abs(w.averageAccuracy(0) - 0.97) < 1e-12);
+    QVERIFY(std::isnan(w.averageAccuracy(tasks)));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression("ContinualPlot: row after task 0 with 1 values"));
+    w.addTaskRow(0, {0.5});
+    QCOMPARE(w.rowCount(), rows);
+
+    QRect area;
+    const QList<QCPAxisRect*> rects = w.plot()->axisRects();
+    QCOMPARE(rects.size(), 2);
+    QImage image = render(&w, &area, rects[1]);
+    QVERIFY(distinctColours(image, area) >= 3);  // the matrix
+    QRect linesArea = rects[0]->rect();
+    QVERIFY(pixelsNear(image, linesArea, seriesColor(0, tasks)) > 10);
+    // Readable: both panels keep a usable size and the legend stays a strip below the lines.
+    QVERIFY(linesArea.width() > 200 && linesArea.height() > 150);
+    QVERIFY(area.width() > 150 && area.height() > 150);
+    QVERIFY(w.plot()->legend->outerRect().height() < kHeight / 4);
+    w.clear();
+    QCOMPARE(w.rowCount(), 0);
+    QCOMPARE(w.taskCount(), tasks);
+  }
+};
+
+QTEST_MAIN(TestWidgets)
+#include "tst_widgets.moc"

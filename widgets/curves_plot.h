@@ -1,0 +1,74 @@
+// Interpolation curves: loss (top) and accuracy (bottom) against lambda in [0, 1], one colour
+// per curve (e.g. "naive", "sinkhorn-l2"), the train or test split, and each curve's loss
+// barrier marked at its argmax once both end points exist.
+#pragma once
+
+#include <QMap>
+#include <QStringList>
+#include <map>
+#include <utility>
+
+#include "widgets/curve_barrier.h"
+#include "widgets/plot_frame.h"
+#include "widgets/plot_types.h"
+
+class QComboBox;
+class QCPAxisRect;
+class QCPGraph;
+class QCPItemLine;
+class QCPItemText;
+
+namespace rebasin::widgets {
+
+class CurvesPlot : public PlotFrame {
+  Q_OBJECT
+
+ public:
+  explicit CurvesPlot(QWidget* parent = nullptr);
+
+  void clear();
+  QString split() const { return m_split; }
+  // NaN until the curve has both end points in that split.
+  double barrier(const QString& curve, const QString& split) const;
+  double barrierLambda(const QString& curve, const QString& split) const;
+  QStringList curveNames() const { return m_curves; }
+  int pointCount(const QString& curve, const QString& split) const;
+
+ public Q_SLOTS:
+  // Points may arrive in any order of lambda; a repeated lambda replaces the earlier point.
+  void addPoint(const rebasin::widgets::CurveSample& sample);
+  void setSplit(const QString& split);
+
+ protected:
+  void applyTheme() override;
+
+ private:
+  struct Point {
+    double loss = 0, accuracy = 0;
+  };
+  using Series = std::map<double, Point>;  // sorted by lambda
+  struct Graphics {
+    QCPGraph* loss = nullptr;
+    QCPGraph* accuracy = nullptr;
+    QCPGraph* chord = nullptr;  // straight line between the end points
+    QCPItemLine* marker = nullptr;
+    QCPItemText* label = nullptr;
+  };
+
+  const Series* series(const QString& curve, const QString& split) const;
+  std::optional<Barrier> barrierFor(const QString& curve, const QString& split) const;
+  Graphics& graphicsFor(const QString& curve);
+  void refreshCurve(const QString& curve);
+  void rescaleValueAxes();
+
+  QComboBox* m_splitBox = nullptr;
+  QCPAxisRect* m_lossRect = nullptr;
+  QCPAxisRect* m_accuracyRect = nullptr;
+  QString m_split = QStringLiteral("test");
+  bool m_splitChosen = false;  // until setSplit, the first sample's split is shown
+  QStringList m_curves;  // in order of arrival
+  std::map<std::pair<QString, QString>, Series> m_data;  // (curve, split) -> points
+  QMap<QString, Graphics> m_graphics;
+};
+
+}  // namespace rebasin::widgets

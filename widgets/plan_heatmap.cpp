@@ -1,0 +1,244 @@
+// PlanHeatmap: colour map + colour scale + assignment overlay for one group at a time.
+#include "widgets/plan_heatmap.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QToolTip>
+#include <algorithm>
+#include <cmath>
+
+#include "widgets/plan_layout.h"
+#include "widgets/plot_theme.h"
+#include "widgets/qcp.h"
+
+namespace rebasin::widgets {
+
+class UnitTicker : public QCPAxisTickerFixed {
+ public:
+  double unitsPerCell = 1.0;
+
+ protected:
+  QString getTickLabel(double tick, const QLocale& locale, QChar format, int precision) override {
+    return unitsPerCell == 1.0 ? QCPAxisTickerFixed::getTickLabel(tick, locale, format, precision)
+                               : locale.toString(qRound64(tick * unitsPerCell));
+  }
+};
+
+}  // namespace rebasin::widgets
+
+namespace rebasin::widgets {
+
+PlanHeatmap::PlanHeatmap(QWidget* parent) : PlotFrame(parent) {
+  QHBoxLayout* row = controlsRow();
+  row->addWidget(new QLabel(tr("Group:"), this));
+  m_groupBox = new QComboBox(this);
+  m_groupBox->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+  m_groupBox->setToolTip(tr("Permutation group whose plan is shown"));
+  row->addWidget(m_groupBox);
+  m_reorderBox = new QCheckBox(tr("Reorder by assignment"), this);
+  m_reorderBox->setToolTip(tr("Permute the columns so that the hard assignment lies on the diagonal"));
+  row->addWidget(m_reorderBox);
+  row->addStretch(1);
+
+  QCustomPlot* p = plot();
+  p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  p->xAxis->setLabel(tr("column (unit of model B)"));
+  p->yAxis->setLabel(tr("row (unit of model A)"));
+  p->yAxis->setRangeReversed(true);  // matrix layout: row 0 on top
+  p->xAxis->grid()->setVisible(false);
+  p->yAxis->grid()->setVisible(false);
+  // Rows and columns are units: ticks only at whole numbers (1, 2, 5, 10 ... apart), labelled
+  // with unit indices even when the plan arrives block-averaged (cell c starts at unit c*n/shown).
+  m_ticker = QSharedPointer<UnitTicker>(new UnitTicker);
+  m_ticker->setTickStep(1.0);
+  m_ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+  p->xAxis->setTicker(m_ticker);
+  p->yAxis->setTicker(m_ticker);
+  p->axisRect()->setupFullAxesBox(true);
+  p->yAxis2->setRangeReversed(true);
+
+  m_map = new QCPColorMap(p->xAxis, p->yAxis);
+  m_map->setInterpolate(false);
+  m_map->removeFromLegend();  // a colour map has the colour scale, not a legend entry
+  m_map->setTightBoundary(false);
+  m_scale = new QCPColorScale(p);
+  m_scale->setLabel(tr("transport mass"));
+  p->plotLayout()->addElement(0, 1, m_scale);
+  m_map->setColorScale(m_scale);
+  m_scale->setGradient(viridisGradient());  // after setColorScale, which adopts the scale's
+  auto* margins = new QCPMarginGroup(p);
+  p->axisRect()->setMarginGroup(QCP::msTop | QCP::msBottom, margins);
+  m_scale->setMarginGroup(QCP::msTop | QCP::msBottom, margins);
+
+  m_points = p->addGraph(p->xAxis, p->yAxis);
+  m_points->setLineStyle(QCPGraph::lsNone);
+  m_points->setName(tr("hard assignment"));
+  m_points->setAdaptiveSampling(false);  // every drawn point is a real assignment
+
+  connect(m_groupBox, qOverload<int>(&QComboBox::activated), this,
+          [this](int index) { selectGroup(m_groupBox->itemData(index).toInt()); });
+  connect(m_reorderBox, &QCheckBox::toggled, this, &PlanHeatmap::setReorder);
+  connect(p, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent*) { fit(); });
+  connect(p, &QCustomPlot::mouseMove, this, &PlanHeatmap::showToolTip);
+  applyTheme();
+  rebuild();
+}
+
+void PlanHeatmap::clear() {
+  m_plans.clear();
+  m_selected = -1;
+  m_groupBox->clear();
+  rebuild();
+}
+
+QStringList PlanHeatmap::groupNames() const {
+  QStringList names;
+  for (int i = 0; i < m_groupBox->count(); ++i) names << m_groupBox->itemText(i);
+  return names;
+}
+
+int PlanHeatmap::shownSide() const {
+  const PlanView* plan = current();
+  return plan ? plan->shown : 0;
+}
+
+const PlanView* PlanHeatmap::current() const {
+  auto it = m_plans.constFind(m_selected);
+  return it == m_plans.constEnd() ? nullptr : &it.value();
+}
+
+void PlanHeatmap::setPlan(const PlanView& plan) {
+  if (plan.shown <= 0 || plan.values.size() != static_cast<qsizetype>(plan.shown) * plan.shown) {
+    qWarning("PlanHeatmap: plan of group %d has %lld values for side %d; ignored", plan.group,
+             static_cast<long long>(plan.values.size()), plan.shown);
+    return;
+  }
+  const bool known = m_plans.contains(plan.group);
+  m_plans[plan.group] = plan;
+  const QString label = plan.name.isEmpty() ? tr("group %1").arg(plan.group) : plan.name;
+  const int index = m_groupBox->findData(plan.group);
+  if (!known || index < 0) {
+    m_groupBox->addItem(label, plan.group);
+  } else if (m_groupBox->itemText(index) != label) {
+    m_groupBox->setItemText(index, label);
+  }
+  if (m_selected < 0) m_selected = plan.group;
+  if (plan.group == m_selected) {
+    m_groupBox->setCurrentIndex(m_groupBox->findData(m_selected));
+    rebuild();
+  }
+}
+
+void PlanHeatmap::selectGroup(int group) {
+  const bool changed = group != m_selected;
+  m_selected = group;  // a group not yet seen is shown as soon as it arrives
+  const int index = m_groupBox->findData(group);
+  if (index >= 0) m_groupBox->setCurrentIndex(index);
+  if (changed) {
+    rebuild();
+    fit();
+    Q_EMIT groupSelected(group);
+  }
+}
+
+void PlanHeatmap::setReorder(bool on) {
+  if (m_reorderBox->isChecked() != on) m_reorderBox->setChecked(on);  // re-enters once
+  if (on == m_reorder) return;
+  m_reorder = on;
+  rebuild();
+}
+
+void PlanHeatmap::fit() {
+  const int side = std::max(shownSide(), 1);
+  plot()->xAxis->setRange(-0.5, side - 0.5);
+  plot()->yAxis->setRange(-0.5, side - 0.5);
+  requestReplot();
+}
+
+void PlanHeatmap::rebuild() {
+  const PlanView* plan = current();
+  QCPColorMapData* data = m_map->data();
+  if (!plan) {
+    m_order.clear();
+    m_overlay.clear();
+    data->clear();
+    m_points->data()->clear();
+    requestReplot();
+    return;
+  }
+  const int n = plan->shown;
+  m_ticker->unitsPerCell = n > 0 ? double(plan->size) / n : 1.0;
+  const bool resized = data->keySize() != n || data->valueSize() != n;
+  if (resized) {
+    data->setSize(n, n);
+    data->setRange(QCPRange(0, n - 1), QCPRange(0, n - 1));
+  }
+  m_order = plan::columnOrder(*plan, m_reorder);
+  float maxValue = 0.0f;
+  const float* values = plan->values.constData();
+  for (int r = 0; r < n; ++r) {
+    const float* row = values + static_cast<qsizetype>(r) * n;
+    for (int k = 0; k < n; ++k) {
+      const float v = row[m_order[k]];
+      maxValue = std::max(maxValue, v);
+      data->setCell(k, r, v);
+    }
+  }
+  m_map->setDataRange(QCPRange(0, maxValue > 0 ? maxValue : 1.0));
+
+  m_overlay = plan::overlayPoints(*plan, m_order, kMaxOverlayPoints);
+  QVector<double> xs(m_overlay.size()), ys(m_overlay.size());
+  for (int i = 0; i < m_overlay.size(); ++i) {
+    xs[i] = m_overlay[i].x();
+    ys[i] = m_overlay[i].y();
+  }
+  m_points->setData(xs, ys);
+  // Markers shrink as the grid gets denser so they do not hide the plan.
+  const double size = n <= 32 ? 6.0 : (n <= 128 ? 4.0 : 2.5);
+  m_points->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, size));
+  m_points->setVisible(!m_overlay.isEmpty());
+  if (resized) fit();
+  requestReplot();
+}
+
+QString PlanHeatmap::toolTipAt(int row, int displayColumn) const {
+  const PlanView* plan = current();
+  if (!plan || row < 0 || displayColumn < 0 || row >= plan->shown ||
+      displayColumn >= plan->shown || m_order.size() != plan->shown)
+    return {};
+  const int column = m_order[displayColumn];
+  const float value = plan->values[static_cast<qsizetype>(row) * plan->shown + column];
+  const auto span = [&](int cell) {
+    const plan::IndexRange range = plan::cellRange(cell, plan->shown, plan->size);
+    return range.first == range.last ? QString::number(range.first)
+                                     : QStringLiteral("%1-%2").arg(range.first).arg(range.last);
+  };
+  return tr("row %1, column %2: %3").arg(span(row), span(column), QString::number(value, 'g', 4));
+}
+
+void PlanHeatmap::showToolTip(QMouseEvent* event) {
+  const QPointF pos = event->position();
+  const int column = static_cast<int>(std::lround(plot()->xAxis->pixelToCoord(pos.x())));
+  const int row = static_cast<int>(std::lround(plot()->yAxis->pixelToCoord(pos.y())));
+  const QString text = plot()->axisRect()->rect().contains(pos.toPoint())
+                           ? toolTipAt(row, column)
+                           : QString();
+  if (text.isEmpty()) {
+    QToolTip::hideText();
+  } else {
+    QToolTip::showText(event->globalPosition().toPoint(), text, plot());
+  }
+}
+
+void PlanHeatmap::applyTheme() {
+  if (m_points) {
+    // Red-pink reads on every viridis shade and on both light and dark backgrounds.
+    m_points->setPen(QPen(QColor(240, 40, 90), 0));
+    m_points->setBrush(Qt::NoBrush);
+  }
+  PlotFrame::applyTheme();
+}
+
+}  // namespace rebasin::widgets

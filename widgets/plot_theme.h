@@ -1,0 +1,25 @@
+// Colours shared by the plots: the light/dark palette applied to a QCustomPlot's axes, legend
+// and colour scales, a categorical series palette and a perceptually uniform colour gradient.
+#pragma once
+
+#include <QColor>
+#include <QPalette>
+
+#include "widgets/qcp.h"
+
+namespace rebasin::widgets {
+
+// Background from QPalette::Base, axes/text from QPalette::Text, faint grid lines.
+void applyPalette(QCustomPlot* plot, const QPalette& palette);
+
+// Colour of series `index` out of `count`: tab10 up to 10 series, evenly spaced hues beyond.
+QColor seriesColor(int index, int count = 10);
+
+// Viridis: dark purple (low) to yellow (high); readable on light and dark backgrounds and
+// in grey-scale print.
+QCPColorGradient viridisGradient();
+
+// Black or white, whichever reads better on `background`.
+QColor contrastingText(const QColor& background);
+
+}  // namespace rebasin::widgets

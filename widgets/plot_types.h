@@ -1,0 +1,61 @@
+// Plain value types the plotting widgets draw. The app converts core's events into these and
+// sends them across threads by queued signals, hence the metatype declarations.
+#pragma once
+
+#include <QMetaType>
+#include <QString>
+#include <QVector>
+#include <QtNumeric>
+
+namespace rebasin::widgets {
+
+// One permutation group's (downsampled) soft transport plan.
+struct PlanView {
+  int step = 0;
+  int group = 0;
+  QString name;
+  qint64 size = 0;             // n of the n x n plan
+  int shown = 0;               // side of `values` (block-averaged, <= size)
+  QVector<float> values;       // shown*shown, row-major
+  QVector<qint64> assignment;  // size entries: row i -> column assignment[i]; may be empty
+};
+
+// One point of a loss/accuracy curve along the line between two models.
+struct CurveSample {
+  QString curve;
+  QString split;
+  double lambda = 0, loss = 0, accuracy = 0;
+};
+
+// One optimisation step of an alignment: soft cost and (when known) cost of the hard plan.
+struct ObjectiveSample {
+  int step = 0;
+  double cost = 0;
+  double hardCost = qQNaN();
+};
+
+// Fraction of a permutation group recovered (planted-permutation experiments).
+struct GroupRecovery {
+  QString name;
+  qint64 size = 0;
+  double fraction = 0;
+};
+
+// A labelled point of the loss landscape, in plane coordinates.
+struct LandscapeMark {
+  QString label;
+  double x = 0, y = 0;
+};
+
+// Registers the types by name too (for string-based connections and QVariant round trips).
+void registerPlotTypes();
+
+}  // namespace rebasin::widgets
+
+Q_DECLARE_METATYPE(rebasin::widgets::PlanView)
+Q_DECLARE_METATYPE(rebasin::widgets::CurveSample)
+Q_DECLARE_METATYPE(rebasin::widgets::ObjectiveSample)
+Q_DECLARE_METATYPE(rebasin::widgets::GroupRecovery)
+Q_DECLARE_METATYPE(rebasin::widgets::LandscapeMark)
+Q_DECLARE_METATYPE(QVector<rebasin::widgets::GroupRecovery>)
+Q_DECLARE_METATYPE(QVector<rebasin::widgets::LandscapeMark>)
