@@ -40,6 +40,12 @@ int main(int argc, char** argv) {
     qputenv("QT_QPA_PLATFORM", "offscreen");
   }
 
+  // Headless runs report on stderr one line per problem: Qt's platform chatter (XDG_RUNTIME_DIR,
+  // offscreen plugin notes) is not the user's problem, so only critical messages get through.
+  if (qgetenv("QT_QPA_PLATFORM") == "offscreen" && qEnvironmentVariableIsEmpty("REBASIN_QT_MESSAGES"))
+    qInstallMessageHandler([](QtMsgType type, const QMessageLogContext&, const QString& message) {
+      if (type == QtCriticalMsg || type == QtFatalMsg) std::fprintf(stderr, "%s\n", qPrintable(message));
+    });
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("rebasin-studio"));
   QApplication::setOrganizationName(QStringLiteral("rebasin"));

@@ -1,0 +1,164 @@
+// rebasin-plot: draws the rebasin CLI's JSON outputs with the studio's own widgets, headless,
+// so docs and scripts get the same figures the app shows (PNG, PDF or SVG by suffix).
+//   rebasin-plot curves OUT LABEL=INTERPOLATE.json...   (rebasin interpolate --json)
+//   rebasin-plot landscape OUT LANDSCAPE.json           (rebasin landscape --json)
+//   rebasin-plot recovery OUT RECOVER.json              (rebasin recover --json)
+//   rebasin-plot continual OUT CONTINUAL.json           (rebasin continual --json)
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+
+#include "widgets/continual_plot.h"
+#include "widgets/curves_plot.h"
+#include "widgets/landscape_plot.h"
+#include "widgets/plot_export.h"
+#include "widgets/recovery_plot.h"
+
+namespace {
+
+using namespace rebasin::widgets;
+
+[[noreturn]] void fail(const QString& message) { throw std::runtime_error(message.toStdString()); }
+
+QJsonObject readJson(const QString& path) {
+  QFile f(path);
+  if (!f.open(QIODevice::ReadOnly)) fail(QStringLiteral("cannot read %1: %2").arg(path, f.errorString()));
+  QJsonParseError error;
+  const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &error);
+  if (!doc.isObject()) fail(QStringLiteral("%1 is not a JSON object (%2)").arg(path, error.errorString()));
+  return doc.object();
+}
+
+QJsonArray field(const QJsonObject& o, const char* key, const QString& path) {
+  if (!o.value(key).isArray()) fail(QStringLiteral("%1 has no \"%2\" array").arg(path, key));
+  return o.value(key).toArray();
+}
+
+double number(const QJsonValue& v) { return v.isDouble() ? v.toDouble() : qQNaN(); }
+
+std::unique_ptr<PlotFrame> curves(const QStringList& inputs) {
+  auto plot = std::make_unique<CurvesPlot>();
+  for (const QString& input : inputs) {
+    const int eq = input.indexOf('=');
+    const QString label = eq > 0 ? input.left(eq) : QFileInfo(input).completeBaseName();
+    const QString path = eq > 0 ? input.mid(eq + 1) : input;
+    const QJsonObject o = readJson(path);
+    const QJsonArray l = field(o, "lambdas", path), loss = field(o, "loss", path), acc = field(o, "accuracy", path);
+    if (l.size() != loss.size() || l.size() != acc.size()) fail(path + QStringLiteral(": lambdas, loss and accuracy differ in length"));
+    const QString split = o.value("split").toString(QStringLiteral("test"));
+    for (qsizetype i = 0; i < l.size(); ++i) plot->addPoint({label, split, l[i].toDouble(), number(loss[i]), number(acc[i])});
+  }
+  return plot;
+}
+
+std::unique_ptr<PlotFrame> landscape(const QString& path) {
+  const QJsonObject o = readJson(path);
+  const QJsonArray xs = field(o, "xs", path), ys = field(o, "ys", path), loss = field(o, "loss", path);
+  if (xs.size() < 2 || ys.size() < 2 || loss.size() != ys.size()) fail(path + QStringLiteral(": not a landscape grid"));
+  auto plot = std::make_unique<LandscapePlot>();
+  plot->setGrid(int(ys.size()), int(xs.size()), xs.first().toDouble(), xs.last().toDouble(), ys.first().toDouble(),
+                ys.last().toDouble());
+  for (qsizetype r = 0; r < loss.size(); ++r) {
+    QVector<double> row;
+    for (const QJsonValue& v : loss[r].toArray()) row.push_back(number(v));
+    plot->setRow(int(r), row);
+  }
+  QVector<LandscapeMark> marks;
+  const QJsonObject points = o.value("points").toObject();
+  for (const auto& [key, label] : {std::pair{"A", "A"}, std::pair{"B", "B"}, std::pair{"B_aligned", "aligned B"}}) {
+    const QJsonArray p = points.value(key).toArray();
+    if (p.size() == 2) marks.push_back({QString::fromLatin1(label), p[0].toDouble(), p[1].toDouble()});
+  }
+  plot->setMarks(marks);
+  return plot;
+}
+
+std::unique_ptr<PlotFrame> recovery(const QString& path) {
+  const QJsonArray groups = field(readJson(path), "groups", path);
+  QVector<GroupRecovery> bars;
+  for (const QJsonValue& g : groups) {
+    const QJsonObject o = g.toObject();
+    bars.push_back({o.value("name").toString(), qint64(o.value("size").toDouble()), o.value("recovered_fraction").toDouble()});
+  }
+  auto plot = std::make_unique<RecoveryPlot>();
+  plot->setGroups(bars);
+  return plot;
+}
+
+std::unique_ptr<PlotFrame> continual(const QString& path, const QString& title) {
+  const QJsonArray matrix = field(readJson(path), "accuracy_matrix", path);
+  if (matrix.isEmpty()) fail(path + QStringLiteral(": empty accuracy matrix"));
+  auto plot = std::make_unique<ContinualPlot>();
+  plot->setTaskCount(int(matrix.size()));
+  if (!title.isEmpty()) plot->setTitle(title);
+  for (qsizetype t = 0; t < matrix.size(); ++t) {
+    QVector<double> row;
+    for (const QJsonValue& v : matrix[t].toArray()) row.push_back(number(v));
+    plot->addTaskRow(int(t), row);
+  }
+  return plot;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");  // never needs a display
+  // Headless runs report on stderr one line per problem: Qt's platform chatter (XDG_RUNTIME_DIR,
+  // offscreen plugin notes) is not the user's problem, so only critical messages get through.
+  if (qgetenv("QT_QPA_PLATFORM") == "offscreen" && qEnvironmentVariableIsEmpty("REBASIN_QT_MESSAGES"))
+    qInstallMessageHandler([](QtMsgType type, const QMessageLogContext&, const QString& message) {
+      if (type == QtCriticalMsg || type == QtFatalMsg) std::fprintf(stderr, "%s\n", qPrintable(message));
+    });
+  QApplication app(argc, argv);
+  QApplication::setApplicationName(QStringLiteral("rebasin-plot"));
+  QApplication::setApplicationVersion(QStringLiteral(REBASIN_VERSION));
+  QCommandLineParser parser;
+  parser.setApplicationDescription(QStringLiteral(
+      "Draw rebasin's JSON outputs as PNG, PDF or SVG:\n"
+      "  curves OUT LABEL=INTERPOLATE.json...  loss/accuracy against lambda, barrier marked\n"
+      "  landscape OUT LANDSCAPE.json          loss over the plane through A, B, aligned B\n"
+      "  recovery OUT RECOVER.json             recovered fraction per group\n"
+      "  continual OUT CONTINUAL.json          accuracy of every task after each task"));
+  parser.addHelpOption();
+  parser.addVersionOption();
+  parser.addPositionalArgument("kind", "curves, landscape, recovery or continual");
+  parser.addPositionalArgument("OUT", "output file: .png, .pdf or .svg");
+  parser.addPositionalArgument("INPUT", "JSON file(s) written by rebasin ... --json", "INPUT...");
+  const QCommandLineOption size("size", "Width x height in pixels (default 1200x800)", "WxH", "1200x800");
+  const QCommandLineOption title("title", "Title (continual)", "TEXT");
+  parser.addOptions({size, title});
+  parser.process(app);
+  const QStringList args = parser.positionalArguments();
+  try {
+    if (args.size() < 3) fail(QStringLiteral("expected KIND OUT INPUT... (see --help)"));
+    const QString kind = args[0], out = args[1];
+    const QStringList inputs = args.mid(2);
+    const QStringList wh = parser.value(size).split('x');
+    bool okW = false, okH = false;
+    const int w = wh.size() == 2 ? wh[0].toInt(&okW) : 0, h = wh.size() == 2 ? wh[1].toInt(&okH) : 0;
+    if (!okW || !okH || w < 100 || h < 100 || w > 10000 || h > 10000) fail(QStringLiteral("--size must be WxH, e.g. 1200x800"));
+    std::unique_ptr<PlotFrame> plot;
+    if (kind == "curves") plot = curves(inputs);
+    else if (kind == "landscape" && inputs.size() == 1) plot = landscape(inputs[0]);
+    else if (kind == "recovery" && inputs.size() == 1) plot = recovery(inputs[0]);
+    else if (kind == "continual" && inputs.size() == 1) plot = continual(inputs[0], parser.value(title));
+    else fail(QStringLiteral("unknown kind '%1' or wrong number of inputs (see --help)").arg(kind));
+    plot->resize(w, h);
+    plot->show();
+    QApplication::processEvents();
+    QString error;
+    if (!exportPlot(plot->plot(), out, &error, w, h)) fail(error);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rebasin-plot: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,108 @@
+// rebasin-plot as scripts use it: the CLI's JSON in, a PNG/PDF/SVG figure out; bad input exits 1
+// with one line and writes nothing.
+#include <QFile>
+#include <QImage>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+namespace {
+
+struct Run {
+  int code = -1;
+  QByteArray err;
+};
+
+Run plot(const QStringList& args) {
+  QProcess p;
+  p.start(QStringLiteral(REBASIN_PLOT_PATH), args);
+  Run r;
+  if (!p.waitForFinished(120000)) return r;
+  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+  r.err = p.readAllStandardError();
+  return r;
+}
+
+QString write(const QTemporaryDir& dir, const QString& name, const QByteArray& text) {
+  QFile f(dir.filePath(name));
+  f.open(QIODevice::WriteOnly);
+  f.write(text);
+  return f.fileName();
+}
+
+QByteArray head(const QString& path, int n) {
+  QFile f(path);
+  return f.open(QIODevice::ReadOnly) ? f.read(n) : QByteArray();
+}
+
+}  // namespace
+
+class TestPlotCli : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void drawsEachKind_data() {
+    QTest::addColumn<QString>("kind");
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<QString>("out");
+    QTest::addColumn<QByteArray>("magic");
+    const QByteArray curve = R"({"lambdas":[0,0.5,1],"loss":[0.1,1.1,0.1],"accuracy":[0.9,0.5,0.9],"split":"test"})";
+    QTest::newRow("curves png") << "curves" << curve << "c.png" << QByteArray("\x89PNG");
+    QTest::newRow("curves svg") << "curves" << curve << "c.svg" << QByteArray("<?xml");
+    QTest::newRow("landscape pdf")
+        << "landscape"
+        << QByteArray(R"({"xs":[0,1,2],"ys":[0,1],"loss":[[1,2,3],[2,3,4]],"points":{"A":[0,0],"B":[2,0],"B_aligned":[1,1]}})")
+        << "l.pdf" << QByteArray("%PDF");
+    QTest::newRow("recovery png")
+        << "recovery" << QByteArray(R"({"groups":[{"name":"fc1","size":10,"recovered_fraction":1},{"name":"fc2","size":10,"recovered_fraction":0.5}]})")
+        << "r.png" << QByteArray("\x89PNG");
+    QTest::newRow("continual png") << "continual" << QByteArray(R"({"accuracy_matrix":[[0.9,0.2],[0.7,0.95]]})") << "m.png"
+                                   << QByteArray("\x89PNG");
+  }
+
+  void drawsEachKind() {
+    QFETCH(QString, kind);
+    QFETCH(QByteArray, json);
+    QFETCH(QString, out);
+    QFETCH(QByteArray, magic);
+    QTemporaryDir dir;
+    const QString input = write(dir, "in.json", json);
+    const Run r = plot({kind, dir.filePath(out), kind == "curves" ? "naive=" + input : input});
+    QVERIFY2(r.code == 0, r.err.constData());
+    QCOMPARE(head(dir.filePath(out), magic.size()), magic);
+    if (out.endsWith(".png")) {
+      const QImage image(dir.filePath(out));
+      QCOMPARE(image.size(), QSize(1200, 800));
+    }
+  }
+
+  void badInputExitsOneWithOneLine_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<QByteArray>("message");
+    QTest::newRow("missing file") << QStringList{"curves", "OUT.png", "x=/nonexistent.json"} << QByteArray() << QByteArray("cannot read");
+    QTest::newRow("not json") << QStringList{"curves", "OUT.png", "IN"} << QByteArray("nope") << QByteArray("not a JSON object");
+    QTest::newRow("wrong fields") << QStringList{"landscape", "OUT.png", "IN"} << QByteArray(R"({"lambdas":[]})") << QByteArray("no \"xs\"");
+    QTest::newRow("unknown kind") << QStringList{"pie", "OUT.png", "IN"} << QByteArray("{}") << QByteArray("unknown kind");
+    QTest::newRow("bad suffix") << QStringList{"curves", "OUT.gif", "IN"}
+                                << QByteArray(R"({"lambdas":[0,1],"loss":[1,1],"accuracy":[1,1]})") << QByteArray("gif");
+    QTest::newRow("bad size") << QStringList{"curves", "OUT.png", "IN", "--size", "12"} << QByteArray("{}") << QByteArray("--size");
+  }
+
+  void badInputExitsOneWithOneLine() {
+    QFETCH(QStringList, args);
+    QFETCH(QByteArray, json);
+    QFETCH(QByteArray, message);
+    QTemporaryDir dir;
+    const QString input = write(dir, "in.json", json);
+    for (QString& a : args) a.replace("OUT", dir.filePath("out")).replace("IN", input);
+    const Run r = plot(args);
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains(message), r.err.constData());
+    QCOMPARE(r.err.count('\n'), 1);
+    QVERIFY(!QFile::exists(dir.filePath("out.png")) && !QFile::exists(dir.filePath("out.gif")));
+  }
+};
+
+QTEST_MAIN(TestPlotCli)
+#include "tst_plot_cli.moc"
