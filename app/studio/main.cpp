@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   QApplication::setApplicationName(QStringLiteral("rebasin-studio"));
   QApplication::setOrganizationName(QStringLiteral("rebasin"));
   QApplication::setApplicationVersion(QStringLiteral(REBASIN_VERSION));
+  // Wayland matches windows to the menu entry (and its icon) by the desktop file's id.
+  QGuiApplication::setDesktopFileName(QStringLiteral("io.github.rebasin.RebasinStudio"));
   rebasin::studio::initStudioResources();
   rebasin::widgets::registerPlotTypes();
 

@@ -115,7 +115,7 @@ void MainWindow::connectRunner() {
     plans_->setPlan(p);
   });
   connect(runner_, &JobRunner::curvePointAvailable, this, [this](const widgets::CurveSample& c) {
-    results_.curves.push_back(c);
+    results_.addCurvePoint(c);
     curves_->addPoint(c);
     if (tabs_->currentIndex() == kPlansTab || tabs_->currentIndex() == kObjectiveTab) tabs_->setCurrentIndex(kCurvesTab);
   });
@@ -150,21 +150,22 @@ void MainWindow::stop() {
 
 void MainWindow::onStarted(int, const JobSettings& s) {
   running_ = s;
-  results_.clearForJob(s.task);
+  const int curvesBefore = int(results_.curves.size());
+  results_.clearForJob(s);
+  const bool curvesCleared = results_.curves.size() != curvesBefore || curvesBefore == 0;
   switch (s.task) {
     case Task::Recover:
       plans_->clear(), objective_->clear(), recovery_->clear();
       tabs_->setCurrentIndex(kPlansTab);
       break;
     case Task::Align:
-      plans_->clear(), objective_->clear(), curves_->clear(), landscape_->clear();
-      landscapeGridSet_ = false;
-      tabs_->setCurrentIndex(kPlansTab);
-      break;
     case Task::Interpolate:
-      curves_->clear(), landscape_->clear();
+      if (s.task == Task::Align) plans_->clear(), objective_->clear();
+      // Curves of the same pair stay: one curve per method run, compared in one plot.
+      if (curvesCleared) curves_->clear();
+      landscape_->clear();
       landscapeGridSet_ = false;
-      tabs_->setCurrentIndex(kCurvesTab);
+      tabs_->setCurrentIndex(s.task == Task::Align ? kPlansTab : kCurvesTab);
       break;
     case Task::Continual:
       continual_->clear();

@@ -3,6 +3,7 @@
 #include <QJsonArray>
 #include <QTextStream>
 
+#include <algorithm>
 #include <cmath>
 
 namespace rebasin::studio {
@@ -28,22 +29,34 @@ QVector<T> vectorOf(const QJsonValue& v) {
 
 }  // namespace
 
-void Results::clearForJob(Task task) {
+void Results::clearForJob(const JobSettings& job) {
   summary = {};
-  switch (task) {
+  const QString pair = job.modelA + "|" + job.modelB;
+  switch (job.task) {
     case Task::Recover:
       steps.clear(), plans.clear(), recovery.clear();
       break;
     case Task::Align:
-      steps.clear(), plans.clear(), curves.clear(), landscape.clear();
-      break;
+      steps.clear(), plans.clear();
+      [[fallthrough]];
     case Task::Interpolate:
-      curves.clear(), landscape.clear();
+      landscape.clear();
+      if (pair != curvesPair) curves.clear();
+      curvesPair = pair;
       break;
     case Task::Continual:
       taskRows.clear();
       break;
   }
+}
+
+void Results::addCurvePoint(const widgets::CurveSample& c) {
+  curves.erase(std::remove_if(curves.begin(), curves.end(),
+                              [&](const widgets::CurveSample& x) {
+                                return x.curve == c.curve && x.split == c.split && x.lambda == c.lambda;
+                              }),
+               curves.end());
+  curves.push_back(c);
 }
 
 QJsonObject Results::toJson() const {
@@ -64,7 +77,7 @@ QJsonObject Results::toJson() const {
     p.append(QJsonObject{{"step", x.step}, {"group", x.group}, {"name", x.name}, {"size", double(x.size)},
                          {"shown", x.shown}, {"values", array(x.values)}, {"assignment", array(x.assignment)}});
   return {{"objective", s}, {"curves", c}, {"recovery", r}, {"continual", t}, {"landscape", l},
-          {"plans", p}, {"summary", summary}};
+          {"plans", p}, {"summary", summary}, {"curves_pair", curvesPair}};
 }
 
 Results Results::fromJson(const QJsonObject& j) {
@@ -113,6 +126,7 @@ Results Results::fromJson(const QJsonObject& j) {
     if (p.values.size() == qint64(p.shown) * p.shown) out.plans.insert(p.group, p);
   }
   out.summary = j.value("summary").toObject();
+  out.curvesPair = j.value("curves_pair").toString();
   return out;
 }
 

@@ -24,7 +24,13 @@ struct Results {
   QMap<int, widgets::PlanView> plans;  // latest per group
   QJsonObject summary;                 // the last finished job's report
 
-  void clearForJob(Task task);  // what a new job of this kind replaces
+  QString curvesPair;  // "A|B" of the models the curves belong to
+
+  // What a new job replaces: its own kind of results; interpolation curves only when the job is
+  // about another pair of models (curves of the same pair accumulate, one per method).
+  void clearForJob(const JobSettings& job);
+  // Adds a point, replacing the one of the same curve, split and lambda (a re-run method).
+  void addCurvePoint(const widgets::CurveSample& sample);
   QJsonObject toJson() const;
   static Results fromJson(const QJsonObject& json);
   // CSV tables, one per kind of data: "objective", "curves", "recovery", "continual", "landscape".
