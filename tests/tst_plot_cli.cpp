@@ -2,37 +2,23 @@
 // with one line and writes nothing.
 #include <QFile>
 #include <QImage>
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "cli_run.h"
+
 namespace {
 
-struct Run {
-  int code = -1;
-  QByteArray err;
-};
+using rebasin::test::CliRun;
+using rebasin::test::file_head;
 
-Run plot(const QStringList& args) {
-  QProcess p;
-  p.start(QStringLiteral(REBASIN_PLOT_PATH), args);
-  Run r;
-  if (!p.waitForFinished(120000)) return r;
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-  r.err = p.readAllStandardError();
-  return r;
-}
+CliRun plot(const QStringList& args) { return rebasin::test::run_program(QStringLiteral(REBASIN_PLOT_PATH), args); }
 
 QString write(const QTemporaryDir& dir, const QString& name, const QByteArray& text) {
   QFile f(dir.filePath(name));
   f.open(QIODevice::WriteOnly);
   f.write(text);
   return f.fileName();
-}
-
-QByteArray head(const QString& path, int n) {
-  QFile f(path);
-  return f.open(QIODevice::ReadOnly) ? f.read(n) : QByteArray();
 }
 
 }  // namespace
@@ -67,9 +53,9 @@ class TestPlotCli : public QObject {
     QFETCH(QByteArray, magic);
     QTemporaryDir dir;
     const QString input = write(dir, "in.json", json);
-    const Run r = plot({kind, dir.filePath(out), kind == "curves" ? "naive=" + input : input});
+    const CliRun r = plot({kind, dir.filePath(out), kind == "curves" ? "naive=" + input : input});
     QVERIFY2(r.code == 0, r.err.constData());
-    QCOMPARE(head(dir.filePath(out), magic.size()), magic);
+    QCOMPARE(file_head(dir.filePath(out), magic.size()), magic);
     if (out.endsWith(".png")) {
       const QImage image(dir.filePath(out));
       QCOMPARE(image.size(), QSize(1200, 800));
@@ -96,7 +82,7 @@ class TestPlotCli : public QObject {
     QTemporaryDir dir;
     const QString input = write(dir, "in.json", json);
     for (QString& a : args) a.replace("OUT", dir.filePath("out")).replace("IN", input);
-    const Run r = plot(args);
+    const CliRun r = plot(args);
     QCOMPARE(r.code, 1);
     QVERIFY2(r.err.contains(message), r.err.constData());
     QCOMPARE(r.err.count('\n'), 1);

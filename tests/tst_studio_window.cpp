@@ -5,7 +5,6 @@
 #include <QImage>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QSignalSpy>
 #include <QTabWidget>
 #include <QTemporaryDir>
@@ -21,29 +20,16 @@
 
 using namespace rebasin::studio;
 
+#include "cli_run.h"
+
 namespace {
 
-QByteArray head(const QString& path, int n) {
-  QFile f(path);
-  return f.open(QIODevice::ReadOnly) ? f.read(n) : QByteArray();
-}
+using rebasin::test::CliRun;
 
-struct Run {
-  int code = -1;
-  QByteArray err;
-};
+QByteArray head(const QString& path, qint64 n) { return rebasin::test::file_head(path, n); }
 
-Run runStudio(const QStringList& args, int timeoutMs = 600000) {
-  QProcess p;
-  QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-  env.insert("QT_QPA_PLATFORM", "offscreen");
-  p.setProcessEnvironment(env);
-  p.start(QStringLiteral(REBASIN_STUDIO_PATH), args);
-  Run r;
-  if (!p.waitForFinished(timeoutMs)) return r;
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-  r.err = p.readAllStandardError();
-  return r;
+CliRun runStudio(const QStringList& args) {
+  return rebasin::test::run_program(QStringLiteral(REBASIN_STUDIO_PATH), args, 600000);
 }
 
 }  // namespace
@@ -167,7 +153,7 @@ class TestStudioWindow : public QObject {
   void executableRunsTheRecoverDemoHeadless() {
     QTemporaryDir dir;
     const QString shot = dir.filePath("recover.png"), report = dir.filePath("recover.json");
-    const Run r = runStudio({"--demo", "recover", "--screenshot", shot, "--report", report});
+    const CliRun r = runStudio({"--demo", "recover", "--screenshot", shot, "--report", report});
     QVERIFY2(r.code == 0, r.err.constData());
     const QImage image(shot);
     QVERIFY(!image.isNull());
@@ -177,7 +163,7 @@ class TestStudioWindow : public QObject {
   }
 
   void executableRejectsBadArguments() {
-    Run r = runStudio({"--demo", "nonsense", "--screenshot", "x.png"});
+    CliRun r = runStudio({"--demo", "nonsense", "--screenshot", "x.png"});
     QCOMPARE(r.code, 1);
     QVERIFY(r.err.contains("unknown demo"));
     r = runStudio({"--screenshot", "x.png"});
