@@ -17,18 +17,7 @@ LandscapePlot::LandscapePlot(QWidget* parent) : PlotFrame(parent) {
   p->axisRect()->setupFullAxesBox(true);
   p->xAxis->grid()->setVisible(false);  // grid lines over a colour map only add noise
   p->yAxis->grid()->setVisible(false);
-  m_map = new QCPColorMap(p->xAxis, p->yAxis);
-  m_map->setInterpolate(false);
-  m_map->removeFromLegend();  // a colour map has the colour scale, not a legend entry
-  m_map->setTightBoundary(false);
-  m_scale = new QCPColorScale(p);
-  m_scale->setLabel(tr("log10(loss)"));
-  p->plotLayout()->addElement(0, 1, m_scale);
-  m_map->setColorScale(m_scale);
-  m_scale->setGradient(viridisGradient());  // after setColorScale, which adopts the scale's
-  auto* margins = new QCPMarginGroup(p);
-  p->axisRect()->setMarginGroup(QCP::msTop | QCP::msBottom, margins);
-  m_scale->setMarginGroup(QCP::msTop | QCP::msBottom, margins);
+  m_map = addHeatmap(p, tr("log10(loss)"), &m_scale);
 
   m_markPoints = p->addGraph();
   m_markPoints->setLineStyle(QCPGraph::lsNone);

@@ -59,18 +59,7 @@ PlanHeatmap::PlanHeatmap(QWidget* parent) : PlotFrame(parent) {
   p->axisRect()->setupFullAxesBox(true);
   p->yAxis2->setRangeReversed(true);
 
-  m_map = new QCPColorMap(p->xAxis, p->yAxis);
-  m_map->setInterpolate(false);
-  m_map->removeFromLegend();  // a colour map has the colour scale, not a legend entry
-  m_map->setTightBoundary(false);
-  m_scale = new QCPColorScale(p);
-  m_scale->setLabel(tr("transport mass"));
-  p->plotLayout()->addElement(0, 1, m_scale);
-  m_map->setColorScale(m_scale);
-  m_scale->setGradient(viridisGradient());  // after setColorScale, which adopts the scale's
-  auto* margins = new QCPMarginGroup(p);
-  p->axisRect()->setMarginGroup(QCP::msTop | QCP::msBottom, margins);
-  m_scale->setMarginGroup(QCP::msTop | QCP::msBottom, margins);
+  m_map = addHeatmap(p, tr("transport mass"), &m_scale);
 
   m_points = p->addGraph(p->xAxis, p->yAxis);
   m_points->setLineStyle(QCPGraph::lsNone);

@@ -59,6 +59,22 @@ QColor seriesColor(int index, int count) {
   return QColor::fromHsvF(0.85 * index / count, 0.8, 0.85);
 }
 
+QCPColorMap* addHeatmap(QCustomPlot* p, const QString& scaleLabel, QCPColorScale** scale) {
+  auto* map = new QCPColorMap(p->xAxis, p->yAxis);
+  map->setInterpolate(false);
+  map->removeFromLegend();  // a colour map has the colour scale, not a legend entry
+  map->setTightBoundary(false);
+  *scale = new QCPColorScale(p);
+  (*scale)->setLabel(scaleLabel);
+  p->plotLayout()->addElement(0, 1, *scale);
+  map->setColorScale(*scale);
+  (*scale)->setGradient(viridisGradient());  // after setColorScale, which adopts the scale's
+  auto* margins = new QCPMarginGroup(p);
+  p->axisRect()->setMarginGroup(QCP::msTop | QCP::msBottom, margins);
+  (*scale)->setMarginGroup(QCP::msTop | QCP::msBottom, margins);
+  return map;
+}
+
 QCPColorGradient viridisGradient() {
   QCPColorGradient g;
   g.clearColorStops();

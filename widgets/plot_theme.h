@@ -19,6 +19,11 @@ QColor seriesColor(int index, int count = 10);
 // in grey-scale print.
 QCPColorGradient viridisGradient();
 
+// A heatmap in the plot's main axis rect: a colour map without interpolation or legend entry,
+// its colour scale (viridis, labelled) in the layout cell beside the rect, top and bottom margins
+// shared so the scale lines up with the map.
+QCPColorMap* addHeatmap(QCustomPlot* plot, const QString& scaleLabel, QCPColorScale** scale);
+
 // Black or white, whichever reads better on `background`.
 QColor contrastingText(const QColor& background);
 
