@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/cuda.h>
 
 #include <iostream>
 #include <memory>
@@ -11,6 +12,9 @@
 #include "common/device.h"
 #include "common/error.h"
 #include "common/runtime.h"
+#include "cuda/gpu_check.h"
+#include "cuda/gpu_runtime.h"
+#include "cuda/sinkhorn_gpu.h"
 #include "ot/assignment.h"
 #include "ot/permutation.h"
 #include "ot/sinkhorn.h"
@@ -27,6 +31,7 @@ struct SinkhornBenchOptions {
   double tau = 1.0;
   std::string dtype = "float32";
   bool unrolled = true;
+  bool check = false;
 };
 
 at::Tensor seeded_normal(std::int64_t rows, std::int64_t cols, std::uint64_t seed,
@@ -35,8 +40,34 @@ at::Tensor seeded_normal(std::int64_t rows, std::int64_t cols, std::uint64_t see
   return at::randn({rows, cols}, gen, at::TensorOptions().dtype(dtype));
 }
 
+// Waits for queued CUDA work so wall-clock timings cover it (LibTorch CUDA ops are async).
+void sync(const c10::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+// --check: every GPU pass against its CPU reference; exit 1 on a mismatch or without a GPU.
+void run_gpu_check(const SinkhornBenchOptions& o) {
+  apply_common_options(o.common);
+  const std::vector<cuda::CheckResult> results = cuda::run_gpu_checks(o.common.seed);
+  nlohmann::json rows = nlohmann::json::array();
+  int failed = 0;
+  for (const auto& r : results) {
+    rows.push_back({{"name", r.name}, {"error", r.error}, {"tolerance", r.tolerance}, {"passed", r.passed}});
+    failed += r.passed ? 0 : 1;
+  }
+  emit({{"device", cuda::device_description()},
+        {"checks", rows},
+        {"failed", failed},
+        {"passed", failed == 0}},
+       o.common);
+  require(failed == 0, "bench sinkhorn --check: " + std::to_string(failed) + " of " +
+                           std::to_string(results.size()) + " GPU checks failed");
+}
+
 void run_sinkhorn_bench(const SinkhornBenchOptions& o) {
+  if (o.check) return run_gpu_check(o);
   const c10::Device device = apply_common_options(o.common);
+  const bool on_gpu = device.is_cuda() || device_name(device) == "cuda-offload";
   const auto dtype = o.dtype == "float64" ? at::kDouble : at::kFloat;
   const at::Tensor X = seeded_normal(o.n, o.n, o.common.seed, dtype).to(device);
   const at::Tensor G = seeded_normal(o.n, o.n, o.common.seed + 1, dtype).to(device);
@@ -46,7 +77,10 @@ void run_sinkhorn_bench(const SinkhornBenchOptions& o) {
 
   ot::SinkhornResult fwd;
   const double forward_s = best_seconds(kReps, [&] { fwd = ot::sinkhorn(X, so); });
-  const double reference_s = best_seconds(kReps, [&] { ot::sinkhorn_reference(X, so); });
+  const double reference_s = best_seconds(kReps, [&] {
+    ot::sinkhorn_reference(X, so);
+    sync(device);
+  });
   ot::ImplicitBackwardStats cg;
   const double implicit_s = best_seconds(kReps, [&] {
     ot::sinkhorn_implicit_backward(fwd.plan, G, o.tau, 0.0, 1000, &cg);
@@ -65,6 +99,23 @@ void run_sinkhorn_bench(const SinkhornBenchOptions& o) {
                         {"marginal_error", fwd.marginal_error}};
   const double bytes = double(o.n) * double(o.n) * double(X.element_size());
   out["forward_gb_per_s"] = bytes * o.iters / forward_s / 1e9;
+  if (on_gpu) {
+    // One read of the matrix at the device's copy rate (a 1 GiB copy: the rate without launch
+    // overheads), to say what an iteration costs in matrix reads.
+    const double copy_gb_per_s = cuda::device_copy_bandwidth(std::size_t(1) << 30);
+    const double one_read_s = bytes / (copy_gb_per_s * 1e9);
+    // The passes alone, without the operator's checks and marginals (with offload: the copies).
+    const at::Tensor zeros = at::zeros({o.n}, X.options());
+    const cuda::ForwardSpec spec{o.n, o.n, 1.0 / o.tau, o.iters, 0.0};
+    const double kernel_s = best_seconds(kReps, [&] { cuda::sinkhorn_forward(X, zeros, zeros, spec); });
+    out["gpu"] = cuda::device_description();
+    out["kernel_forward_s"] = kernel_s;
+    out["device_copy_gb_per_s"] = copy_gb_per_s;
+    out["forward_iteration_reads"] = kernel_s / o.iters / one_read_s;
+    // With offload the LibTorch loop runs on the CPU: no GPU figure to give for it.
+    out["reference_iteration_reads"] =
+        device.is_cuda() ? nlohmann::json(reference_s / o.iters / one_read_s) : nlohmann::json(nullptr);
+  }
   // Unrolled autograd keeps ~3 n x n tensors per iteration alive; past a few GB it would only
   // measure swapping (or be killed), so it is skipped there and reported as null.
   const double unrolled_bytes = 3.0 * o.iters * bytes;
@@ -81,6 +132,7 @@ void run_sinkhorn_bench(const SinkhornBenchOptions& o) {
       at::Tensor loss = (ot::sinkhorn_reference(Xg, so) * G).sum();
       const auto t0 = std::chrono::steady_clock::now();
       torch::autograd::backward({loss});
+      sync(device);
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (r > 0) best = std::min(best, s);
     }
@@ -127,15 +179,20 @@ void add_bench_commands(CLI::App& app) {
   auto so = std::make_shared<SinkhornBenchOptions>();
   CLI::App* sk = bench->add_subcommand(
       "sinkhorn", "Sinkhorn forward, implicit and unrolled backward on an n x n standard-normal matrix");
-  sk->add_option("--n", so->n, "Matrix size")->required()->check(CLI::Range(1, 1 << 16));
+  sk->add_option("--n", so->n, "Matrix size (required unless --check)")->check(CLI::Range(1, 1 << 16));
   sk->add_option("--iters", so->iters, "Sinkhorn iterations")->check(CLI::Range(1, 100000))->capture_default_str();
   sk->add_option("--tau", so->tau, "Temperature")->check(CLI::PositiveNumber)->capture_default_str();
   sk->add_option("--dtype", so->dtype, "float32 or float64")
       ->check(CLI::IsMember({"float32", "float64"}))
       ->capture_default_str();
   sk->add_flag("!--no-unrolled", so->unrolled, "Skip the unrolled-autograd backward (slow, O(iters n^2) memory)");
+  sk->add_flag("--check", so->check,
+               "Compare every GPU kernel with its CPU reference instead of timing; exit 1 on a mismatch or without a GPU");
   add_common_options(sk, so->common);
-  sk->callback([so] { run_sinkhorn_bench(*so); });
+  sk->callback([so, sk] {
+    require(so->check || sk->count("--n") > 0, "bench sinkhorn: --n is required (unless --check)");
+    run_sinkhorn_bench(*so);
+  });
 
   auto lo = std::make_shared<LapBenchOptions>();
   CLI::App* lap = bench->add_subcommand(

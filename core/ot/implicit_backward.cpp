@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "cuda/sinkhorn_gpu.h"
 #include "ot/sinkhorn.h"
 #include "ot/sinkhorn_kernels.h"
 
@@ -83,6 +84,8 @@ at::Tensor sinkhorn_implicit_backward(const at::Tensor& P_in, const at::Tensor& 
           "implicit backward: the plan must be float32 or float64");
   require(grad_in.sizes() == P_in.sizes(), "implicit backward: gradient and plan shapes differ");
   require(tau > 0 && std::isfinite(tau), "implicit backward: tau must be positive");
+  if (cuda::runs_on_gpu(P_in))
+    return cuda::implicit_backward(P_in, grad_in, tau, cg_tol, cg_max_iters, stats_out);
   const auto device = P_in.device();
   // The passes run on the host; GPU plans visit it until the CUDA kernels take over.
   const at::Tensor P = P_in.detach().to(at::kCPU).contiguous();

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "cuda/sinkhorn_gpu.h"
 #include "ot/sinkhorn_kernels.h"
 
 namespace rebasin::ot {
@@ -98,7 +99,13 @@ class SinkhornFunction : public torch::autograd::Function<SinkhornFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& X,
                             const at::Tensor& log_a, const at::Tensor& log_b,
                             const SinkhornOptions* o, SinkhornResult* out) {
-    if (X.device().is_cpu()) {
+    if (cuda::runs_on_gpu(X)) {
+      // CUDA tensors, or host tensors offloaded when LibTorch has no CUDA (cuda/sinkhorn_gpu.h).
+      const cuda::ForwardOutput g =
+          cuda::sinkhorn_forward(X, log_a, log_b, {X.size(0), X.size(1), 1.0 / o->tau, o->iters, o->tol});
+      require(!g.stats.non_finite, kNonFinite);
+      *out = SinkhornResult{g.plan, g.f, g.g, g.stats.iterations, g.stats.marginal_error, g.stats.log_domain};
+    } else if (X.device().is_cpu()) {
       *out = forward_cpu(X, log_a, log_b, *o);
     } else {
       require(at::isfinite(X).all().item<bool>(), kNonFinite);
