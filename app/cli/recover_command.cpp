@@ -22,7 +22,7 @@ struct RecoverCliOptions {
 };
 
 void run_recover(RecoverCliOptions& o) {
-  apply_common_options(o.common);
+  const c10::Device device = apply_common_options(o.common);
   nn::ModelIO io;
   io.outputs = o.outputs;
   io.input_shape.clear();
@@ -35,7 +35,7 @@ void run_recover(RecoverCliOptions& o) {
   const auto arch = nn::make_architecture(o.arch, io);
   const align::AlignOptions opts = to_align_options(o.align, o.common.seed);
   StepPrinter printer;
-  const align::RecoverResult r = align::recover(*arch, opts, o.common.seed, o.common.json ? nullptr : &printer);
+  const align::RecoverResult r = align::recover(*arch, opts, o.common.seed, o.common.json ? nullptr : &printer, nullptr, device);
   nlohmann::json groups = nlohmann::json::array();
   for (const auto& g : r.groups)
     groups.push_back({{"name", g.name}, {"size", g.size}, {"recovered_fraction", g.recovered_fraction}});

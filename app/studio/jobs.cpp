@@ -94,9 +94,8 @@ void evaluate_pair(const JobSettings& s, const AlignedModel& m, const data::Spli
 
 JobOutcome run_recover(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel) {
   const c10::Device device = resolve_device(s8(s.device));
-  require(device.is_cpu() || cuda_usable(), "no usable CUDA device");
   const auto arch = nn::make_architecture(s8(s.recoverArch));
-  const align::RecoverResult r = align::recover(*arch, align_options(s), s.seed, &sink, &cancel);
+  const align::RecoverResult r = align::recover(*arch, align_options(s), s.seed, &sink, &cancel, device);
   JobOutcome out;
   QJsonArray groups;
   for (const auto& g : r.groups) {

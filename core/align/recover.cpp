@@ -9,13 +9,15 @@
 namespace rebasin::align {
 
 RecoverResult recover(const nn::Architecture& arch, AlignOptions o, std::uint64_t seed, EventSink* sink,
-                      const CancelToken* cancel) {
+                      const CancelToken* cancel, const c10::Device& device) {
   require(!needs_data(o.method, o.cost),
           "recover: use a data-free method (naive, weight, sinkhorn with cost l2 or l1)");
   const auto& spec = arch.spec();
-  const NamedTensors a = arch.init(seed);
+  NamedTensors a = arch.init(seed);
   const std::vector<at::Tensor> hidden = nn::random_permutations(spec, seed + 1);
-  const NamedTensors b = nn::permute(spec, a, hidden);
+  NamedTensors b = nn::permute(spec, a, hidden);
+  for (NamedTensors* set : {&a, &b})
+    for (auto& t : *set) t.tensor = t.tensor.to(device);
   o.stop_at_zero_hard_cost = true;
   const AlignResult r = align(arch, a, b, nullptr, o, sink, cancel);
   RecoverResult out;
@@ -25,7 +27,7 @@ RecoverResult recover(const nn::Architecture& arch, AlignOptions o, std::uint64_
   for (std::size_t g = 0; g < spec.groups().size(); ++g) {
     // permute(B, p) = A needs p = hidden^-1 (B's unit i is A's unit hidden[i]).
     const at::Tensor truth = ot::inverse_permutation(hidden[g]);
-    const std::int64_t ok = (r.perms[g] == truth).sum().item<std::int64_t>();
+    const std::int64_t ok = (r.perms[g].cpu() == truth).sum().item<std::int64_t>();
     const std::int64_t n = spec.groups()[g].size;
     out.groups.push_back({spec.groups()[g].name, n, double(ok) / double(n)});
     right += ok;

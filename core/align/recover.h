@@ -24,8 +24,10 @@ struct RecoverResult {
 };
 
 // Data-free costs only (l2, l1) and the data-free methods (naive, weight, sinkhorn); the seed
-// picks both A and the hidden permutations. Stops at a zero hard cost.
+// picks both A and the hidden permutations. Stops at a zero hard cost. The models are made on
+// the CPU (the same for every device) and moved to `device` for the alignment.
 RecoverResult recover(const nn::Architecture& arch, AlignOptions options, std::uint64_t seed,
-                      EventSink* sink = nullptr, const CancelToken* cancel = nullptr);
+                      EventSink* sink = nullptr, const CancelToken* cancel = nullptr,
+                      const c10::Device& device = c10::kCPU);
 
 }  // namespace rebasin::align

@@ -78,6 +78,7 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
           "align: --init must be identity, weight or auto");
   const bool warm = o.init == "weight" || (o.init == "auto" && (o.cost == Cost::Mid || o.cost == Cost::Rnd));
   const NamedTensors a = detached(a_in), b = detached(b_in);
+  const c10::Device device = a.empty() ? c10::Device(c10::kCPU) : a.front().tensor.device();
 
   std::vector<at::Tensor> X;
   std::vector<at::Tensor> start;
@@ -88,8 +89,10 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
     // that permutation (at scale 1 it would be nearly uniform for wide groups and the first
     // steps would wander off it).
     const double n = double(groups[g].size);
-    at::Tensor x = start.empty() ? at::eye(groups[g].size, at::kFloat)
-                                 : ot::permutation_matrix(start[g], at::kFloat) * (2.0 * std::log(std::max(n, 2.0)));
+    // X lives where the models do, so on a GPU the Sinkhorn layer runs on the CUDA kernels.
+    at::Tensor x = start.empty() ? at::eye(groups[g].size, at::TensorOptions().dtype(at::kFloat).device(device))
+                                 : ot::permutation_matrix(start[g], at::kFloat).to(device) *
+                                       (2.0 * std::log(std::max(n, 2.0)));
     X.push_back(x.requires_grad_(true));
   }
   std::vector<train::AdamW> opts;
