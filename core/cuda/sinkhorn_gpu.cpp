@@ -1,6 +1,7 @@
 // Tensor front end of the GPU Sinkhorn passes (sinkhorn_gpu.h). The implicit backward's
 // conjugate gradients run on the host in double, as on the CPU path; each step's product by P
 // and P^T is one pass over P on the device, with two n-vectors crossing the bus.
+#include "ot/vector_ops.h"
 #include "cuda/sinkhorn_gpu.h"
 
 #include <ATen/ATen.h>
@@ -16,6 +17,9 @@
 
 namespace rebasin::cuda {
 namespace {
+
+using ot::dot;
+using ot::project_out_ones;
 
 std::atomic<bool> g_offload{false};
 
@@ -51,19 +55,6 @@ void check_backend(Backend backend, const at::Tensor& t) {
           "GPU Sinkhorn: no usable CUDA device (" + device_description() + ")");
   require(t.is_cuda() || (t.is_cpu() && offload()),
           "GPU Sinkhorn: the tensor is neither on a CUDA device nor offloaded");
-}
-
-void project_out_ones(std::vector<double>& x) {
-  double mean = 0;
-  for (double v : x) mean += v;
-  mean /= static_cast<double>(x.size());
-  for (double& v : x) v -= mean;
-}
-
-double dot(const std::vector<double>& x, const std::vector<double>& y) {
-  double s = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) s += x[i] * y[i];
-  return s;
 }
 
 // Jacobi-preconditioned CG on S v = rhs (S: the Schur complement, null space span(1)).

@@ -15,22 +15,10 @@
 #include "cuda/sinkhorn_gpu.h"
 #include "ot/sinkhorn.h"
 #include "ot/sinkhorn_kernels.h"
+#include "ot/vector_ops.h"
 
 namespace rebasin::ot {
 namespace {
-
-void project_out_ones(std::vector<double>& x) {
-  double mean = 0;
-  for (double v : x) mean += v;
-  mean /= static_cast<double>(x.size());
-  for (double& v : x) v -= mean;
-}
-
-double dot(const std::vector<double>& x, const std::vector<double>& y) {
-  double s = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) s += x[i] * y[i];
-  return s;
-}
 
 // Solves S v = rhs by Jacobi-preconditioned CG; P, inv_a, b in scalar_t.
 template <typename T>
