@@ -151,6 +151,28 @@ class TestAlign : public QObject {
     QCOMPARE(rec.plans[0].assignment.size(), std::size_t(600));
   }
 
+  // Without a better hard permutation for `patience` steps an alignment stops (the result is the
+  // best seen); patience 0 runs every step.
+  void patienceStopsAStalledRun() {
+    const auto model = nn::make_architecture("mlp:20,64,64,5");
+    align::AlignOptions o;
+    o.steps = 400;
+    o.patience = 5;
+    Recorder rec;
+    const align::AlignResult r = align::align(*model, model->init(1), model->init(2), nullptr, o, &rec);
+    QVERIFY2(r.steps < 400, qPrintable(QString::number(r.steps)));
+    QVERIFY(r.steps >= 6);
+    double best = std::numeric_limits<double>::infinity();
+    int best_step = 0;
+    for (const StepEvent& e : rec.steps)
+      if (e.hard_cost < best) best = e.hard_cost, best_step = e.step;
+    QCOMPARE(r.steps, best_step + 5);  // exactly `patience` steps after the last improvement
+    QCOMPARE(r.cost, best);
+    o.steps = 30;
+    o.patience = 0;
+    QCOMPARE(align::align(*model, model->init(1), model->init(2), nullptr, o).steps, 30);
+  }
+
   void cancelMidRun() {
     const auto model = nn::make_architecture("mlp:20,64,64,5");
     CancelToken token;

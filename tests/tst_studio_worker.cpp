@@ -41,6 +41,7 @@ JobSettings alignRandomJob(const QTemporaryDir& dir, int steps) {
   rebasin::io::write_safetensors(s.modelB.toStdString(), arch->init(2), {{"arch", "mlp:784,512,512,10"}});
   s.data.clear();  // the l2 cost needs no data: no curves either
   s.steps = steps;
+  s.patience = 0;  // run every step: random models have no best to wait for
   s.device = QStringLiteral("cpu");
   return s;
 }

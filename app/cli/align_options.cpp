@@ -23,6 +23,11 @@ void add_align_options(CLI::App* cmd, AlignCliOptions& o) {
                   "the mid and rnd costs, identity for l2 and l1)")
       ->check(CLI::IsMember({"identity", "weight", "auto"}))
       ->capture_default_str();
+  cmd->add_option("--patience", o.opts.patience,
+                  "Sinkhorn: stop after this many steps without a better hard permutation (-1: auto, 10 for "
+                  "l2/l1 and 50 for mid/rnd; 0: run every step)")
+      ->check(CLI::Range(-1, 1000000))
+      ->capture_default_str();
   cmd->add_option("--backward", o.backward, "Sinkhorn gradient: implicit or unrolled")
       ->check(CLI::IsMember({"implicit", "unrolled"}))
       ->capture_default_str();

@@ -62,6 +62,9 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
   lr_->setDecimals(3);
   lr_->setSpecialValueText(tr("default"));
   steps_ = spin(body, 0, 100000, 0, tr("default"));
+  patience_ = spin(body, -1, 100000, -1, tr("auto"));
+  patience_->setToolTip(tr("Stop after this many steps without a better hard permutation\n"
+                           "(auto: 10 for l2/l1, 50 for mid/rnd; 0: run every step)"));
   data_ = combo(body, {"mnist", "fashion-mnist", "digits", "poly1", "poly2", "poly3"}, "data");
   data_->setEditable(true);  // cifar10:PATH
   split_ = combo(body, {"test", "train"}, "split");
@@ -85,6 +88,7 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
   form_->addRow(tr("Sinkhorn iterations"), iterations_);
   form_->addRow(tr("Learning rate"), lr_);
   form_->addRow(tr("Steps"), steps_);
+  form_->addRow(tr("Patience"), patience_);
   form_->addRow(tr("&Data"), data_);
   form_->addRow(tr("Split"), split_);
   form_->addRow(tr("Lambda points"), points_);
@@ -134,6 +138,7 @@ void JobDock::updateVisibleRows() {
     setRowVisible(w, (recover || align) && sinkhorn);
   setRowVisible(lr_, (recover || align) && (sinkhorn || method_->currentText() == "ste"));
   setRowVisible(steps_, recover || align);
+  setRowVisible(patience_, align && sinkhorn);
   for (QWidget* w : {static_cast<QWidget*>(data_), static_cast<QWidget*>(split_), static_cast<QWidget*>(points_),
                      static_cast<QWidget*>(grid_)})
     setRowVisible(w, align || interp);
@@ -153,6 +158,7 @@ JobSettings JobDock::settings() const {
   s.iterations = iterations_->value();
   s.lr = lr_->value();
   s.steps = steps_->value();
+  s.patience = patience_->value();
   s.data = data_->currentText().trimmed();
   s.split = split_->currentText();
   s.points = points_->value();
@@ -177,6 +183,7 @@ void JobDock::setSettings(const JobSettings& s) {
   iterations_->setValue(s.iterations);
   lr_->setValue(s.lr);
   steps_->setValue(s.steps);
+  patience_->setValue(s.patience);
   data_->setCurrentText(s.data);
   setCombo(split_, s.split);
   points_->setValue(s.points);

@@ -37,7 +37,7 @@ class JobDock : public QDockWidget {
   QComboBox *task_, *method_, *cost_, *init_, *data_, *split_, *device_, *stream_, *clMethod_;
   QLineEdit* recoverArch_;
   QDoubleSpinBox *tau_, *lr_;
-  QSpinBox *iterations_, *steps_, *points_, *grid_, *tasks_, *epochs_, *trainPerTask_, *seed_;
+  QSpinBox *iterations_, *steps_, *patience_, *points_, *grid_, *tasks_, *epochs_, *trainPerTask_, *seed_;
   QPushButton *run_, *stop_;
 };
 

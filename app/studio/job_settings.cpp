@@ -29,7 +29,7 @@ QJsonObject JobSettings::toJson() const {
           {"recover_arch", recoverArch}, {"method", method},
           {"cost", cost},               {"init", init},
           {"tau", tau},                 {"lr", lr},
-          {"iterations", iterations},   {"steps", steps},
+          {"iterations", iterations},   {"steps", steps}, {"patience", patience},
           {"data", data},               {"split", split},
           {"points", points},           {"landscape_grid", landscapeGrid},
           {"stream", stream},           {"continual_method", continualMethod},
@@ -51,6 +51,7 @@ JobSettings JobSettings::fromJson(const QJsonObject& j) {
   str("init", s.init), str("data", s.data), str("split", s.split), str("stream", s.stream);
   str("continual_method", s.continualMethod), str("device", s.device);
   num("tau", s.tau), num("lr", s.lr), num("iterations", s.iterations), num("steps", s.steps);
+  num("patience", s.patience);
   num("points", s.points), num("landscape_grid", s.landscapeGrid), num("tasks", s.tasks);
   num("epochs", s.epochs), num("train_per_task", s.trainPerTask);
   s.seed = j.value("seed").toString().toULongLong();

@@ -23,6 +23,7 @@ struct JobSettings {
   QString method = QStringLiteral("sinkhorn"), cost = QStringLiteral("l2"), init = QStringLiteral("auto");
   double tau = 1.0, lr = 0.0;  // lr <= 0: the method's default
   int iterations = 20, steps = 0;  // steps <= 0: the method's default
+  int patience = -1;               // -1: auto, 0: every step
   // data and evaluation
   QString data = QStringLiteral("mnist"), split = QStringLiteral("test");
   int points = 25;

@@ -39,6 +39,7 @@ align::AlignOptions align_options(const JobSettings& s) {
   o.sinkhorn_iters = s.iterations;
   o.lr = s.lr;
   o.steps = s.steps;
+  o.patience = s.patience;
   o.init = s8(s.init);
   o.seed = s.seed;
   require(o.tau > 0, "tau must be positive");

@@ -46,6 +46,11 @@ struct AlignOptions {
   std::uint64_t seed = 0;
   // Stop once the hard permutations' cost is exactly 0 (recovery of a hidden permutation).
   bool stop_at_zero_hard_cost = false;
+  // Sinkhorn: stop after this many steps without a better hard permutation (the result is the
+  // best one seen). < 0: auto - 10 for l2/l1, 50 for mid/rnd (on the trained pairs of
+  // docs/results.md the best came within 10 steps for l2, later for the data costs); 0: run all
+  // steps. Not used with stop_at_zero_hard_cost (recovery has a known answer to wait for).
+  int patience = -1;
   int max_rounds = 100;        // weight matching
   // Plan snapshots: at most this side (block-averaged) and this rate.
   std::int64_t max_plan_side = 256;

@@ -76,6 +76,7 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
   require(o.tau > 0 && std::isfinite(o.tau), "align: tau must be positive");
   require(o.init == "identity" || o.init == "weight" || o.init == "auto",
           "align: --init must be identity, weight or auto");
+  const int patience = o.stop_at_zero_hard_cost ? 0 : o.patience >= 0 ? o.patience : (o.cost == Cost::L2 || o.cost == Cost::L1 ? 10 : 50);
   const bool warm = o.init == "weight" || (o.init == "auto" && (o.cost == Cost::Mid || o.cost == Cost::Rnd));
   const NamedTensors a = detached(a_in), b = detached(b_in);
   const c10::Device device = a.empty() ? c10::Device(c10::kCPU) : a.front().tensor.device();
@@ -127,6 +128,7 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
   // large steps can leave a good assignment behind); a warm start counts as seen.
   std::vector<at::Tensor> best = start;
   double best_cost = start.empty() ? std::numeric_limits<double>::infinity() : hard_cost_of(start);
+  int best_step = 0;
 
   AlignResult r;
   const auto t0 = Clock::now();
@@ -160,10 +162,12 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
     if (hard_cost < best_cost) {
       best_cost = hard_cost;
       best = hard;
+      best_step = step;
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     r.steps = step;
-    const bool done = step == steps || (o.stop_at_zero_hard_cost && hard_cost == 0.0);
+    const bool done = step == steps || (o.stop_at_zero_hard_cost && hard_cost == 0.0) ||
+                      (patience > 0 && step - best_step >= patience);
     if (sink) {
       sink->step({step, steps, cost.item<double>(), hard_cost, seconds});
       const auto now = Clock::now();
