@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bench_commands.h"
+#include "continual_command.h"
 #include "info_command.h"
 #include "lmc_commands.h"
 #include "align_command.h"
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   rebasin::cli::add_lmc_commands(app);
   rebasin::cli::add_recover_command(app);
   rebasin::cli::add_align_command(app);
+  rebasin::cli::add_continual_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

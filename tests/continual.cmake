@@ -1,0 +1,5 @@
+rebasin_add_test(tst_continual_streams)
+rebasin_add_test(tst_continual)
+rebasin_add_test(tst_cli_continual)
+target_compile_definitions(tst_cli_continual PRIVATE REBASIN_CLI_PATH="$<TARGET_FILE:rebasin>")
+add_dependencies(tst_cli_continual rebasin)
