@@ -143,6 +143,7 @@ class TestStudioWorker : public QObject {
     QElapsedTimer clock;
     QTimer tick;
     tick.setInterval(5);
+    tick.setTimerType(Qt::PreciseTimer);
     qint64 last = 0;
     connect(&tick, &QTimer::timeout, this, [&] {
       const qint64 now = clock.nsecsElapsed();
