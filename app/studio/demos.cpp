@@ -60,13 +60,15 @@ bool demoSettings(const QString& name, JobSettings* s, QString* error) {
            extract(QStringLiteral(":/demo/mnist-mlp-seed2.safetensors"), &s->modelB, error);
   }
   if (name == "continual") {
-    // A short rotated-MNIST stream: 5 tasks on 2000 training images each, one epoch.
+    // A short rotated-MNIST stream: 10 tasks (0 to 180 degrees), one epoch each on the whole
+    // training split - about 20 s here, 70% average accuracy (5 tasks of 45 degrees are too far
+    // apart for one epoch: 65%; the full protocol is 20 tasks, 5 epochs, docs/results.md).
     s->task = Task::Continual;
     s->stream = QStringLiteral("rotated-mnist");
     s->continualMethod = QStringLiteral("rebasin-il");
-    s->tasks = 5;
+    s->tasks = 10;
     s->epochs = 1;
-    s->trainPerTask = 2000;
+    s->trainPerTask = 0;
     return true;
   }
   *error = QObject::tr("unknown demo '%1' (choose recover, align or continual)").arg(name);
