@@ -200,6 +200,9 @@ void CurvesPlot::refreshCurve(const QString& curve) {
     g.marker->start->setCoords(b->lambda, b->chord);
     g.marker->end->setCoords(b->lambda, b->loss);
     g.label->position->setCoords(b->lambda, b->loss);
+    // At the ends of [0, 1] a centred label would be cut by the axis rect: anchor it inwards.
+    const Qt::Alignment h = b->lambda < 0.1 ? Qt::AlignLeft : b->lambda > 0.9 ? Qt::AlignRight : Qt::AlignHCenter;
+    g.label->setPositionAlignment(h | Qt::AlignBottom);
     g.label->setText(tr("barrier %1").arg(b->value, 0, 'f', 3));
   } else {
     g.chord->data()->clear();
