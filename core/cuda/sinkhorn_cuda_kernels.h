@@ -72,3 +72,17 @@ void implicit_finish(const T* P, const T* G, std::int64_t m, std::int64_t n, con
 
 }  // namespace ref
 }  // namespace rebasin::cuda
+
+// Explicit instantiations for one scalar type, written once for the GPU kernels (forward and
+// backward .cu files), the CPU references and the no-GPU stub: each expands them inside its own
+// namespace (gpu or ref).
+#define REBASIN_INSTANTIATE_SINKHORN_FORWARD(T)                                                  \
+  template ForwardStats sinkhorn_forward<T>(const T*, const T*, const T*, const ForwardSpec&,   \
+                                            T*, T*, T*, void*, cudaStream_t);
+#define REBASIN_INSTANTIATE_IMPLICIT_BACKWARD(T)                                                 \
+  template void schur_matvec<T>(const T*, std::int64_t, std::int64_t, const T*, const T*,       \
+                                const T*, T*, void*, cudaStream_t);                             \
+  template void implicit_prepare<T>(const T*, const T*, std::int64_t, std::int64_t, T*, T*,     \
+                                    double*, double*, double*, double*, void*, cudaStream_t);   \
+  template void implicit_finish<T>(const T*, const T*, std::int64_t, std::int64_t, const T*,    \
+                                   const T*, const T*, T, T*, void*, cudaStream_t);

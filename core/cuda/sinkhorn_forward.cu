@@ -260,10 +260,7 @@ ForwardStats sinkhorn_forward(const T* X, const T* log_a, const T* log_b, const 
   return run_forward(passes, spec);
 }
 
-template ForwardStats sinkhorn_forward<float>(const float*, const float*, const float*, const ForwardSpec&,
-                                              float*, float*, float*, void*, cudaStream_t);
-template ForwardStats sinkhorn_forward<double>(const double*, const double*, const double*,
-                                               const ForwardSpec&, double*, double*, double*, void*,
-                                               cudaStream_t);
+REBASIN_INSTANTIATE_SINKHORN_FORWARD(float)
+REBASIN_INSTANTIATE_SINKHORN_FORWARD(double)
 
 }  // namespace rebasin::cuda::gpu

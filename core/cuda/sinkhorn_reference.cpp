@@ -147,17 +147,9 @@ void implicit_finish(const T* P, const T* G, std::int64_t m, std::int64_t n, con
   }
 }
 
-#define REBASIN_INSTANTIATE(T)                                                                  \
-  template ForwardStats sinkhorn_forward<T>(const T*, const T*, const T*, const ForwardSpec&,   \
-                                            T*, T*, T*, void*, cudaStream_t);                   \
-  template void schur_matvec<T>(const T*, std::int64_t, std::int64_t, const T*, const T*,       \
-                                const T*, T*, void*, cudaStream_t);                             \
-  template void implicit_prepare<T>(const T*, const T*, std::int64_t, std::int64_t, T*, T*,     \
-                                    double*, double*, double*, double*, void*, cudaStream_t);   \
-  template void implicit_finish<T>(const T*, const T*, std::int64_t, std::int64_t, const T*,    \
-                                   const T*, const T*, T, T*, void*, cudaStream_t);
-REBASIN_INSTANTIATE(float)
-REBASIN_INSTANTIATE(double)
-#undef REBASIN_INSTANTIATE
+REBASIN_INSTANTIATE_SINKHORN_FORWARD(float)
+REBASIN_INSTANTIATE_IMPLICIT_BACKWARD(float)
+REBASIN_INSTANTIATE_SINKHORN_FORWARD(double)
+REBASIN_INSTANTIATE_IMPLICIT_BACKWARD(double)
 
 }  // namespace rebasin::cuda::ref
