@@ -43,7 +43,7 @@ void run_align(AlignCommandOptions& o) {
   const bool have_data = !o.data.data.empty();
   if (have_data) {
     splits = data::load_dataset(o.data.data, to_data_options(o.data, 0));
-    io = model_io(splits.train);
+    io = nn::model_io(splits.train);
   }
   nn::ModelPair pair = nn::load_model_pair(o.a, o.b, o.arch, io);
   const nn::Architecture& arch = *pair.arch;
@@ -52,13 +52,8 @@ void run_align(AlignCommandOptions& o) {
     std::cerr << "aligning " << o.b << " to " << o.a << " (" << arch.name() << ", "
               << arch.spec().groups().size() << " groups) with " << o.align.method
               << (opts.method == align::Method::Sinkhorn ? " (" + o.align.cost + ")" : "") << std::endl;
-  for (NamedTensors* set : {&pair.a, &pair.b})
-    for (auto& t : *set) t.tensor = t.tensor.to(device);
-  if (have_data)
-    for (data::Dataset* d : {&splits.train, &splits.test}) {
-      d->inputs = d->inputs.to(device);
-      d->targets = d->targets.to(device);
-    }
+  nn::move_to(pair, device);
+  if (have_data) data::to_device(splits, device);
   StepPrinter printer;
   const align::AlignResult r =
       align::align(arch, pair.a, pair.b, have_data ? &splits.train : nullptr, opts, o.common.json ? nullptr : &printer);

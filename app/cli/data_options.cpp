@@ -44,11 +44,4 @@ data::DataOptions to_data_options(const DataCliOptions& opts, std::uint64_t seed
   return d;
 }
 
-nn::ModelIO model_io(const data::Dataset& set) {
-  nn::ModelIO io;
-  io.input_shape = std::vector<std::int64_t>(set.inputs.sizes().begin() + 1, set.inputs.sizes().end());
-  io.outputs = set.is_regression() ? 1 : set.num_classes;
-  return io;
-}
-
 }  // namespace rebasin::cli

@@ -21,7 +21,4 @@ void add_data_options(CLI::App* cmd, DataCliOptions& opts, bool required);
 // Parses --normalize (UserError when malformed) and fills DataOptions.
 data::DataOptions to_data_options(const DataCliOptions& opts, std::uint64_t seed);
 
-// The model's input shape and outputs as the data set gives them.
-nn::ModelIO model_io(const data::Dataset& set);
-
 }  // namespace rebasin::cli

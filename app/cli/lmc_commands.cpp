@@ -77,7 +77,7 @@ LoadedModels load_models(const LmcCliOptions& o, bool need_perm) {
   LoadedModels m;
   // The data seed is fixed (as in train): generated sets must be the ones the models saw.
   m.splits = data::load_dataset(o.data.data, to_data_options(o.data, 0));
-  const nn::ModelIO io = model_io(m.splits.train);
+  const nn::ModelIO io = nn::model_io(m.splits.train);
   nn::ModelPair pair = nn::load_model_pair(o.a, o.b, o.arch, io);
   m.arch = std::move(pair.arch);
   m.a = std::move(pair.a);

@@ -10,6 +10,7 @@
 #include "data_options.h"
 #include "io/safetensors.h"
 #include "nn/architecture.h"
+#include "nn/model_pair.h"
 #include "train/train.h"
 
 namespace rebasin::cli {
@@ -35,7 +36,7 @@ void run_train(TrainCliOptions& o, const std::string& command_line) {
   // Data first: its shape decides VGG/ResNet inputs and outputs. The data seed is fixed so
   // models trained with different --seed see the same generated sets.
   const data::Splits splits = data::load_dataset(o.data.data, to_data_options(o.data, 0));
-  const auto arch = nn::make_architecture(o.arch, model_io(splits.train));
+  const auto arch = nn::make_architecture(o.arch, nn::model_io(splits.train));
   train::check_data_fits(*arch, splits.train);
   if (!o.common.json)
     std::cerr << "training " << arch->name() << " (" << arch->spec().parameter_count()

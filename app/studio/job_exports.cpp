@@ -1,10 +1,6 @@
 // Exports of an alignment and model inspection for the Models dock.
 #include <ATen/ATen.h>
 
-#include <QFileInfo>
-
-#include <map>
-
 #include "app/studio/aligned_model.h"
 #include "common/device.h"
 #include "common/error.h"
@@ -49,12 +45,8 @@ ModelInfo inspectModel(const QString& path) {
     info.format = QString::fromStdString(ck.format);
     for (const auto& t : ck.tensors)
       if (at::isFloatingType(t.tensor.scalar_type())) info.parameters += t.tensor.numel();
-    std::string arch;
-    if (ck.format == "safetensors") {
-      const auto meta = io::read_safetensors(path.toStdString()).metadata;
-      if (auto it = meta.find("arch"); it != meta.end()) arch = it->second;
-    }
-    if (arch.empty()) arch = nn::detect_architecture(ck.tensors);
+    std::string arch = nn::recorded_arch(path.toStdString(), ck, "auto");
+    if (arch == "auto") arch = nn::detect_architecture(ck.tensors);
     if (arch.empty()) {
       info.arch = QStringLiteral("unknown: choose one");
       return info;

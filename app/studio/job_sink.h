@@ -18,11 +18,6 @@ class CallbackSink : public EventSink {
   }
   void step(const StepEvent& e) override {
     if (cb_.step) cb_.step({e.step, e.cost, e.hard_cost});
-    // Optimisers report steps, not progress: derive it so the status bar can show an ETA.
-    if (cb_.progress && e.steps > 0) {
-      const double f = double(e.step) / e.steps;
-      cb_.progress({QStringLiteral("align"), f, e.seconds, f > 0 ? e.seconds * (1 - f) / f : 0.0});
-    }
   }
   void plan(const PlanSnapshot& p) override {
     if (!cb_.plan) return;

@@ -24,13 +24,6 @@ namespace {
 
 std::string s8(const QString& s) { return s.toStdString(); }
 
-nn::ModelIO model_io(const data::Dataset& set) {
-  nn::ModelIO io;
-  io.input_shape = std::vector<std::int64_t>(set.inputs.sizes().begin() + 1, set.inputs.sizes().end());
-  io.outputs = set.is_regression() ? 1 : set.num_classes;
-  return io;
-}
-
 align::AlignOptions align_options(const JobSettings& s) {
   align::AlignOptions o;
   o.method = align::parse_method(s8(s.method));
@@ -50,16 +43,6 @@ align::AlignOptions align_options(const JobSettings& s) {
 
 QString curve_label(const JobSettings& s) {
   return s.method == "sinkhorn" ? s.method + "-" + s.cost : s.method;
-}
-
-void to_device(nn::ModelPair& pair, data::Splits* splits, const c10::Device& device) {
-  for (NamedTensors* set : {&pair.a, &pair.b})
-    for (auto& t : *set) t.tensor = t.tensor.to(device);
-  if (splits)
-    for (data::Dataset* d : {&splits->train, &splits->test}) {
-      d->inputs = d->inputs.to(device);
-      d->targets = d->targets.to(device);
-    }
 }
 
 QJsonArray groups_json(const nn::PermutationSpec& spec, const std::vector<at::Tensor>& perms) {
@@ -125,13 +108,14 @@ LoadedPair load_pair(const JobSettings& s, bool data_required, const c10::Device
   nn::ModelIO io;
   if (p.have_data) {
     p.splits = data::load_dataset(s8(s.data));
-    io = model_io(p.splits.train);
+    io = nn::model_io(p.splits.train);
   }
   p.model->a_path = s.modelA;
   p.model->b_path = s.modelB;
   p.model->pair = nn::load_model_pair(s8(s.modelA), s8(s.modelB), s8(s.arch), io);
   if (p.have_data) train::check_data_fits(*p.model->pair.arch, p.splits.train);
-  to_device(p.model->pair, p.have_data ? &p.splits : nullptr, device);
+  nn::move_to(p.model->pair, device);
+  if (p.have_data) data::to_device(p.splits, device);
   return p;
 }
 

@@ -109,6 +109,8 @@ AlignResult align(const nn::Architecture& arch, const NamedTensors& a, const Nam
       e.cost = e.hard_cost = r.cost;
       e.seconds = r.seconds;
       sink->step(e);
+      // The optimising methods report progress every step; these only once, when done.
+      sink->progress({"align", 1.0, r.seconds, 0.0});
     }
   }
   return r;

@@ -139,6 +139,18 @@ Dataset select(const Dataset& set, const at::Tensor& indices) {
                  set.num_classes, set.name};
 }
 
+Dataset to_device(const Dataset& set, const c10::Device& device) {
+  Dataset d = set;
+  if (d.inputs.defined()) d.inputs = d.inputs.to(device);
+  if (d.targets.defined()) d.targets = d.targets.to(device);
+  return d;
+}
+
+void to_device(Splits& splits, const c10::Device& device) {
+  splits.train = to_device(splits.train, device);
+  splits.test = to_device(splits.test, device);
+}
+
 std::vector<at::Tensor> batch_indices(int64_t n, int64_t batch_size, bool shuffle, uint64_t seed) {
   require(n >= 0, "batches: negative sample count");
   require(batch_size >= 1, "batches: batch size must be at least 1");

@@ -68,6 +68,10 @@ std::vector<std::string> data_search_path(const DataOptions& options = {});
 // Rows `indices` (int64) of a set, for subsets (split streams, replay buffers).
 Dataset select(const Dataset& set, const at::Tensor& indices);
 
+// The same set with inputs and targets on `device` (a copy of the handles when already there).
+Dataset to_device(const Dataset& set, const c10::Device& device);
+void to_device(Splits& splits, const c10::Device& device);
+
 // Mini-batch index lists covering 0..n-1 once each, in order or shuffled; the last batch may be
 // smaller. The shuffle depends only on `seed` (a portable generator, not LibTorch's).
 std::vector<at::Tensor> batch_indices(int64_t n, int64_t batch_size, bool shuffle, uint64_t seed);

@@ -30,13 +30,6 @@ at::Device device_of(const NamedTensors& params) {
   return params.front().tensor.device();
 }
 
-data::Dataset on_device(const data::Dataset& set, at::Device device) {
-  data::Dataset d = set;
-  if (d.inputs.defined()) d.inputs = d.inputs.to(device);
-  if (d.targets.defined()) d.targets = d.targets.to(device);
-  return d;
-}
-
 // Elapsed seconds and a linear ETA for progress events.
 class Clock {
  public:
@@ -154,7 +147,7 @@ Curve interpolation_curve(const nn::Architecture& arch, const NamedTensors& a,
   require(points >= 2 && points <= 100000,
           "interpolation: --points must be between 2 and 100000, got " + std::to_string(points));
   nn::check_same_layout(a, b_aligned);
-  const data::Dataset eval = on_device(eval_set, device_of(a));
+  const data::Dataset eval = data::to_device(eval_set, device_of(a));
   const Clock clock;
   Curve c;
   c.lambdas = linspace(0.0, 1.0, points);
@@ -237,7 +230,7 @@ Landscape loss_landscape(const nn::Architecture& arch, const NamedTensors& a, co
                          const CancelToken* cancel, std::uint64_t seed) {
   require(grid >= 3 && grid <= 201, "landscape: --grid must be between 3 and 201, got " + std::to_string(grid));
   const ParameterPlane plane(a, b, b_aligned);
-  const data::Dataset eval = on_device(eval_set, device_of(a));
+  const data::Dataset eval = data::to_device(eval_set, device_of(a));
   Landscape out;
   out.grid = grid;
   out.points = plane.points();

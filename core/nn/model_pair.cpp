@@ -9,18 +9,12 @@
 
 namespace rebasin::nn {
 
-namespace {
-
-// `auto` first trusts the ARCH string rebasin train records in a safetensors file's metadata:
-// shapes cannot tell relu from tanh, nor a custom VGG's pools.
 std::string recorded_arch(const std::string& path, const io::Checkpoint& ck, const std::string& arch) {
   if (arch != "auto" || ck.format != "safetensors") return arch;
   const auto meta = io::read_safetensors(path).metadata;
   const auto it = meta.find("arch");
   return it == meta.end() ? arch : it->second;
 }
-
-}  // namespace
 
 ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, const std::string& arch,
                           const nn::ModelIO& io) {
@@ -36,6 +30,18 @@ ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, 
   p.b = std::move(mb.params);
   p.b_names = std::move(mb.stored_names);
   return p;
+}
+
+void move_to(ModelPair& pair, const c10::Device& device) {
+  for (NamedTensors* set : {&pair.a, &pair.b})
+    for (auto& t : *set) t.tensor = t.tensor.to(device);
+}
+
+ModelIO model_io(const data::Dataset& set) {
+  ModelIO io;
+  io.input_shape = std::vector<std::int64_t>(set.inputs.sizes().begin() + 1, set.inputs.sizes().end());
+  io.outputs = set.is_regression() ? 1 : set.num_classes;
+  return io;
 }
 
 NamedTensors as_stored(const ModelPair& pair, const NamedTensors& b_params) {

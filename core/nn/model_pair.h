@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/named_tensor.h"
+#include "data/dataset.h"
 #include "io/checkpoint.h"
 #include "nn/architecture.h"
 
@@ -27,5 +28,15 @@ ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, 
 // B's aligned parameters under B's original tensor names and dtypes, in B's file order
 // (tensors the spec does not cover are kept as they were).
 NamedTensors as_stored(const ModelPair& pair, const NamedTensors& b_params);
+
+// Both models' tensors moved to `device`.
+void move_to(ModelPair& pair, const c10::Device& device);
+
+// The model's input shape and outputs as a data set gives them.
+ModelIO model_io(const data::Dataset& set);
+
+// `arch` unless it is "auto" and `path` is a safetensors file whose metadata records the ARCH
+// rebasin train wrote (shapes cannot tell relu from tanh, nor a custom VGG's pools).
+std::string recorded_arch(const std::string& path, const io::Checkpoint& ck, const std::string& arch);
 
 }  // namespace rebasin::nn
