@@ -1,2 +1,3 @@
 rebasin_add_test(tst_architectures)
 rebasin_add_test(tst_mapping)
+rebasin_add_test(tst_spec_ties)

@@ -140,7 +140,7 @@ class TestArchitectures : public QObject {
     QCOMPARE(model->spec().groups().size(), std::size_t(12));
     const ParamSpec* stem = model->spec().find("conv1.weight");
     const ParamSpec* block = model->spec().find("layer1.2.conv2.weight");
-    QCOMPARE(stem->axes[0].group, block->axes[0].group);
+    QCOMPARE(stem->group_of(0), block->group_of(0));
   }
 
   void parameterCounts() {

@@ -6,6 +6,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "align/methods.h"
+#include "align/structured_assignment.h"
 #include "common/error.h"
 #include "ot/permutation.h"
 
@@ -43,12 +44,9 @@ std::vector<at::Tensor> activation_matching(const nn::Architecture& arch, const 
     const at::Tensor c = at::mm(ua, ub.t()) / static_cast<double>(ua.size(1));
     corr[g] = corr[g].defined() ? corr[g] + c : c;
   });
-  std::vector<at::Tensor> perms;
-  for (std::size_t g = 0; g < groups.size(); ++g) {
+  for (std::size_t g = 0; g < groups.size(); ++g)
     require(corr[g].defined(), "activation matching: group '" + groups[g].name + "' reported no activations");
-    perms.push_back(ot::linear_assignment(corr[g], /*maximize=*/true));
-  }
-  return perms;
+  return assign_all(arch.spec(), corr);
 }
 
 }  // namespace rebasin::align

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "align/methods.h"
+#include "align/structured_assignment.h"
 #include "common/error.h"
 #include "ot/permutation.h"
 #include "train/optimizer.h"
@@ -157,7 +158,9 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
     torch::autograd::backward({cost});
     for (auto& opt : opts) opt.step();
 
-    for (std::size_t g = 0; g < groups.size(); ++g) hard[g] = ot::hard_permutation(X[g].detach());
+    std::vector<at::Tensor> logits;
+    for (const auto& x : X) logits.push_back(x.detach());
+    hard = assign_all(spec, logits);  // the two-level assignment for head groups
     const double hard_cost = hard_cost_of(hard);
     if (hard_cost < best_cost) {
       best_cost = hard_cost;

@@ -1,48 +1,69 @@
 // Weight matching (Git Re-Basin, METHOD.md section 6): for each group p, in random order, build
 // S_p = sum over the parameters touching p of W_A (p-axis rows) . W_B (p-axis rows, every other
 // axis already permuted by the current permutations)^T and take the assignment maximising
-// <P, S_p>; repeat until a whole round improves nothing.
+// <P, S_p>; repeat until a whole round improves nothing. Linked head groups (attention's
+// query/key and value/output groups) are one step of the descent: their scores go to one
+// two-level assignment (structured_assignment.h).
 #include <ATen/ATen.h>
 
 #include <algorithm>
 #include <random>
 
 #include "align/align.h"
+#include "align/structured_assignment.h"
 #include "common/error.h"
+#include "nn/permute.h"
 #include "ot/permutation.h"
 
 namespace rebasin::align {
 namespace {
 
-// x with every axis tied to a group other than `skip` permuted by perms (hard), and the axis of
-// `skip` moved to the front as a (n, rest) matrix. Returns an undefined tensor when the
-// parameter does not touch `skip`.
+// The entries of one tie as a (units, rest) matrix: the tie's units first, everything else
+// (its repeats and inner block, the other axes) flattened behind.
+at::Tensor tie_rows(const at::Tensor& t, std::int64_t axis, const nn::AxisTie& tie, std::int64_t n) {
+  if (tie.whole(t.size(axis), n)) {
+    std::vector<std::int64_t> split(t.sizes().begin(), t.sizes().end());
+    split[axis] = n;
+    split.insert(split.begin() + axis + 1, tie.inner);
+    return t.reshape(split).movedim(axis, 0).reshape({n, -1});
+  }
+  const at::Tensor pos = nn::tie_positions(tie, n).to(t.device());
+  const at::Tensor block = t.index_select(axis, pos.flatten()).movedim(axis, 0);
+  std::vector<std::int64_t> shape = {tie.outer, n, tie.inner};
+  shape.insert(shape.end(), block.sizes().begin() + 1, block.sizes().end());
+  return block.reshape(shape).movedim(1, 0).reshape({n, -1});
+}
+
+// x with every tie to a group other than `skip` permuted by perms (hard), as the rows of
+// group `skip`: one (n, rest) block per tie of `skip`, concatenated along rest. Where `skip`
+// ties the parameter more than once (a square P W P^T), the other ties take skip's current
+// permutation, which linearises the problem as Git Re-Basin does. Returns an undefined tensor
+// when the parameter does not touch `skip`. perms == nullptr: nothing is permuted (model A).
 at::Tensor rows_for_group(const nn::ParamSpec& ps, const at::Tensor& x, const nn::PermutationSpec& spec,
                           const std::vector<at::Tensor>* perms, int skip) {
-  int axis_of_skip = -1;
+  const auto& groups = spec.groups();
   at::Tensor t = x;
+  std::vector<std::pair<std::int64_t, const nn::AxisTie*>> own;
   for (std::size_t a = 0; a < ps.axes.size(); ++a) {
-    const nn::AxisTie& tie = ps.axes[a];
-    if (tie.group < 0) continue;
-    if (tie.group == skip) {
-      axis_of_skip = static_cast<int>(a);
-      continue;
-    }
-    if (perms) {
-      const std::int64_t g = spec.groups()[tie.group].size;
-      std::vector<std::int64_t> split(t.sizes().begin(), t.sizes().end());
-      split[a] = g;
-      split.insert(split.begin() + a + 1, tie.inner);
-      t = t.reshape(split).index_select(static_cast<std::int64_t>(a), (*perms)[tie.group]).reshape(x.sizes());
+    for (const nn::AxisTie& tie : ps.axes[a]) {
+      if (tie.group == skip) {
+        own.push_back({static_cast<std::int64_t>(a), &tie});
+      } else if (perms) {
+        t = nn::permute_tie(t, static_cast<std::int64_t>(a), tie, groups[tie.group].size, (*perms)[tie.group], true);
+      }
     }
   }
-  if (axis_of_skip < 0) return {};
-  const nn::AxisTie& tie = ps.axes[axis_of_skip];
-  const std::int64_t n = spec.groups()[skip].size;
-  std::vector<std::int64_t> split(t.sizes().begin(), t.sizes().end());
-  split[axis_of_skip] = n;
-  split.insert(split.begin() + axis_of_skip + 1, tie.inner);
-  return t.reshape(split).movedim(axis_of_skip, 0).reshape({n, -1}).to(at::kDouble);
+  if (own.empty()) return {};
+  const std::int64_t n = groups[skip].size;
+  std::vector<at::Tensor> rows;
+  for (std::size_t k = 0; k < own.size(); ++k) {
+    at::Tensor u = t;
+    if (perms)
+      for (std::size_t j = 0; j < own.size(); ++j)
+        if (j != k) u = nn::permute_tie(u, own[j].first, *own[j].second, n, (*perms)[skip], true);
+    rows.push_back(tie_rows(u, own[k].first, *own[k].second, n).to(at::kDouble));
+  }
+  return rows.size() == 1 ? rows.front() : at::cat(rows, 1);
 }
 
 }  // namespace
@@ -65,24 +86,33 @@ std::vector<at::Tensor> weight_matching(const nn::PermutationSpec& spec, const N
       if (r.defined()) a_rows[g].push_back({i, r});
     }
   }
+  std::vector<std::vector<int>> sets = spec.linked_sets();
   std::mt19937_64 rng(seed);
-  std::vector<std::size_t> order(groups.size());
-  for (std::size_t g = 0; g < order.size(); ++g) order[g] = g;
   int round = 0;
   for (; round < max_rounds; ++round) {
     bool improved = false;
-    std::shuffle(order.begin(), order.end(), rng);
-    for (std::size_t g : order) {
+    std::shuffle(sets.begin(), sets.end(), rng);
+    for (const auto& set : sets) {
       check_cancel(cancel);
-      const std::int64_t n = groups[g].size;
-      at::Tensor S = at::zeros({n, n}, at::kDouble);
-      for (const auto& [i, ra] : a_rows[g])
-        S += at::mm(ra, rows_for_group(params[i], b[i].tensor, spec, &perms, static_cast<int>(g)).t());
-      const at::Tensor best = ot::linear_assignment(S, /*maximize=*/true);
-      const double old_score = S.gather(1, perms[g].unsqueeze(1)).sum().item<double>();
-      const double new_score = S.gather(1, best.unsqueeze(1)).sum().item<double>();
+      std::vector<at::Tensor> scores;
+      for (int g : set) {
+        const std::int64_t n = groups[g].size;
+        // On the models' device (a GPU when they live there); the assignment copies it back.
+        at::Tensor S;
+        for (const auto& [i, ra] : a_rows[g]) {
+          const at::Tensor term = at::mm(ra, rows_for_group(params[i], b[i].tensor, spec, &perms, g).t());
+          S = S.defined() ? S + term : term;
+        }
+        scores.push_back(S.defined() ? S : at::zeros({n, n}, at::kDouble));
+      }
+      const std::vector<at::Tensor> best = assign_set(spec, set, scores);
+      double old_score = 0, new_score = 0;
+      for (std::size_t k = 0; k < set.size(); ++k) {
+        old_score += scores[k].gather(1, perms[set[k]].to(scores[k].device()).unsqueeze(1)).sum().item<double>();
+        new_score += scores[k].gather(1, best[k].to(scores[k].device()).unsqueeze(1)).sum().item<double>();
+      }
       if (new_score > old_score + 1e-12 * std::max(1.0, std::abs(old_score))) {
-        perms[g] = best;
+        for (std::size_t k = 0; k < set.size(); ++k) perms[set[k]] = best[k];
         improved = true;
       }
     }

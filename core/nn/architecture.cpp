@@ -61,8 +61,12 @@ at::Tensor Architecture::forward(const NamedTensors& params, const at::Tensor& x
 }
 
 bool Architecture::has_batchnorm() const {
+  // Running statistics, not any buffer: a causal mask or position ids are buffers too.
+  const std::string suffix = ".running_mean";
   for (const auto& ps : spec_.params())
-    if (ps.buffer) return true;
+    if (ps.buffer && ps.name.size() >= suffix.size() &&
+        ps.name.compare(ps.name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return true;
   return false;
 }
 

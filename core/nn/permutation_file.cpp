@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "io/atomic_file.h"
+#include "nn/permute.h"
 #include "ot/permutation.h"
 
 namespace rebasin::nn {
@@ -62,6 +63,11 @@ std::vector<at::Tensor> read_permutations(const std::string& path, const Permuta
       throw UserError(path + ": group '" + want.name + "': " + err.what());
     }
     perms.push_back(p);
+  }
+  try {
+    check_permutations(spec, perms);  // head structure
+  } catch (const UserError& err) {
+    throw UserError(path + ": " + err.what());
   }
   return perms;
 }

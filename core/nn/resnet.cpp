@@ -51,7 +51,7 @@ class ResNet : public Architecture {
  protected:
   at::Tensor run(const Params& p, const at::Tensor& x, bool train, const ActivationHook* hook) const override {
     auto report = [&](const std::string& param, const at::Tensor& act) {
-      if (hook) (*hook)(spec_.find(param)->axes[0].group, act);
+      if (hook) (*hook)(spec_.find(param)->group_of(0), act);
     };
     at::Tensor h = at::conv2d(x, p("conv1.weight"), at::Tensor(), {1, 1}, {1, 1});
     h = at::relu(norm(p, norm_name("", 1), h, train));
