@@ -118,7 +118,11 @@ os.replace(tmp, sys.argv[1])
 print(json.dumps(env))
 EOF
 
-CONFIGURE=(cmake -S "$ROOT" -B "$BUILD" "${GENERATOR[@]}" -DCMAKE_BUILD_TYPE=Release
+# PyTorch >= 2.13 headers refuse anything older than C++20 ("#error C++20 or later").
+CXX_STD=${CXX_STD:-$("$PY" -c 'import torch, re
+v = tuple(int(x) for x in re.findall(r"\d+", torch.__version__)[:2])
+print(20 if v >= (2, 13) else 17)' 2>/dev/null || echo 17)}
+CONFIGURE=(cmake -S "$ROOT" -B "$BUILD" "${GENERATOR[@]}" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_STANDARD=$CXX_STD"
   -DREBASIN_BUILD_GUI=OFF -DREBASIN_BUILD_TESTS=OFF "-DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCH")
 [[ -n $TORCH_PREFIX ]] && CONFIGURE+=("-DCMAKE_PREFIX_PATH=$TORCH_PREFIX")
 if [[ -n $NVCC ]]; then
@@ -126,7 +130,9 @@ if [[ -n $NVCC ]]; then
 else
   echo "note: no nvcc: the build has no CUDA kernels"
 fi
+# Keep going past the first error: one run on the GPU machine should show every compile error.
 BUILD_CMD=(cmake --build "$BUILD" --target rebasin -j "$JOBS")
+[[ ${#GENERATOR[@]} -gt 0 ]] && BUILD_CMD+=(-- -k 0)
 
 read -r -a NS <<<"${REBASIN_CHECK_SIZES:-1024 2048 4096 8192 16384}"
 if [[ $DRY -eq 1 ]]; then
@@ -145,7 +151,16 @@ if [[ -z $REBASIN ]]; then
   step "configure"
   timeout 180 "${CONFIGURE[@]}" || die "CMake configure failed (see $LOG)"
   step "build rebasin"
-  timeout 330 "${BUILD_CMD[@]}" || die "build failed (see $LOG)"
+  if ! timeout 330 "${BUILD_CMD[@]}"; then
+    # A LibTorch that wants C++20 says so at the first TU; reconfigure once and build again.
+    if [[ $CXX_STD != 20 ]] && grep -q "C++20 or later" "$LOG"; then
+      step "LibTorch requires C++20: reconfigure with -DCMAKE_CXX_STANDARD=20"
+      timeout 180 "${CONFIGURE[@]}" -DCMAKE_CXX_STANDARD=20 || die "CMake configure failed (see $LOG)"
+      timeout 330 "${BUILD_CMD[@]}" || die "build failed (see $LOG)"
+    else
+      die "build failed (see $LOG)"
+    fi
+  fi
   REBASIN=$BUILD/app/rebasin
 fi
 [[ -x $REBASIN ]] || die "no rebasin binary at $REBASIN"
@@ -202,8 +217,6 @@ if [[ -n $DIGITS && -f $DIGITS ]] && have_time 150; then
     run_json "e2e-train-cpu" 120 "$REBASIN" train --arch resnet20x4 --data digits --data-dir "$DATA" \
       --epochs 1 --seed 1 --device cpu --out "$WORK/resnet20x4-cpu.safetensors" --json || echo "CPU training failed (exit $?)"
   fi
-  # Note: core/align creates the Sinkhorn matrices X on the CPU whatever the models' device, so
-  # until it follows the models' device, "align on cuda" runs the Sinkhorn steps on the CPU.
   for dev in cuda cpu; do
     have_time 60 || { echo "skipped align on $dev: out of time"; continue; }
     step "align resnet20x4 (sinkhorn l2, 50 steps) on $dev"

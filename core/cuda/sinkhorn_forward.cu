@@ -91,8 +91,23 @@ __global__ void __launch_bounds__(kThreads) row_pass_kernel(const T* __restrict_
   for (std::int64_t i = blockIdx.x; i < m; i += gridDim.x) {
     const T* x = X + i * n;
     T mx = T(-INFINITY), se = 0;
-#pragma unroll 4
-    for (std::int64_t j = threadIdx.x; j < n; j += kThreads) {
+    std::int64_t j = threadIdx.x;
+    // Four of a thread's columns at a time: four independent loads and exps and one rescale.
+    // One at a time, every element's update waited on the previous one's exp (a serial chain
+    // that left the loads idle: 4.6 to 7.5 reads of X per iteration on an H200).
+    for (; j + 3 * kThreads < n; j += 4 * kThreads) {
+      const T v0 = x[j] * s + g[j], v1 = x[j + kThreads] * s + g[j + kThreads];
+      const T v2 = x[j + 2 * kThreads] * s + g[j + 2 * kThreads];
+      const T v3 = x[j + 3 * kThreads] * s + g[j + 3 * kThreads];
+      const T m01 = v0 > v1 ? v0 : v1, m23 = v2 > v3 ? v2 : v3;
+      const T m4 = m01 > m23 ? m01 : m23;
+      if (m4 > mx) {
+        se *= dexp(mx - m4);
+        mx = m4;
+      }
+      se += (dexp(v0 - mx) + dexp(v1 - mx)) + (dexp(v2 - mx) + dexp(v3 - mx));
+    }
+    for (; j < n; j += kThreads) {
       const T v = x[j] * s + g[j];
       if (v > mx) {
         se = se * dexp(mx - v) + T(1);
