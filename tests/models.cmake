@@ -12,3 +12,8 @@ function(rebasin_use_model_fixtures name)
   target_compile_definitions(${name} PRIVATE REBASIN_MODEL_FIXTURES="${REBASIN_MODEL_FIXTURES}")
   set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED model_fixtures)
 endfunction()
+
+rebasin_add_test(tst_graph_models)
+rebasin_use_model_fixtures(tst_graph_models)
+target_compile_definitions(tst_graph_models PRIVATE REBASIN_CLI_PATH="$<TARGET_FILE:rebasin>")
+add_dependencies(tst_graph_models rebasin)

@@ -11,6 +11,7 @@
 #include "cli_common.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
+#include "nn/graph/graph_architecture.h"
 #include "nn/mapping.h"
 
 namespace rebasin::cli {
@@ -29,8 +30,60 @@ std::string shape_text(const at::Tensor& t) {
   return s.str();
 }
 
+// A TorchScript model's derived spec: every group (size, head structure, tensors touched) and
+// every dropped one with its reason.
+nlohmann::json graph_groups(const nn::Architecture& arch, const nn::graph::GraphReport& r) {
+  nlohmann::json groups = nlohmann::json::array();
+  const auto& spec = arch.spec();
+  for (std::size_t g = 0; g < spec.groups().size(); ++g) {
+    const nn::Group& gr = spec.groups()[g];
+    nlohmann::json params = nlohmann::json::array();
+    for (const auto& ps : spec.params())
+      for (const auto& axis : ps.axes)
+        for (const auto& tie : axis)
+          if (tie.group == static_cast<int>(g) && (params.empty() || params.back() != ps.name)) params.push_back(ps.name);
+    nlohmann::json j = {{"name", gr.name}, {"size", gr.size}, {"params", params}};
+    if (gr.blocks > 1) {
+      j["heads"] = gr.blocks;
+      j["head_size"] = gr.size / gr.blocks;
+      if (gr.link >= 0) j["heads_shared_with"] = spec.groups()[gr.link].name;
+    }
+    groups.push_back(j);
+  }
+  nlohmann::json dropped = nlohmann::json::array();
+  for (const auto& d : r.dropped)
+    dropped.push_back({{"name", d.name}, {"size", d.size}, {"params", d.params}, {"reason", d.reason}});
+  return {{"input", {{"shape", r.input_shape}, {"dtype", r.token_input ? "int64" : "float32"}}},
+          {"groups", groups},
+          {"dropped", dropped},
+          {"seconds", r.seconds}};
+}
+
+void print_graph_groups(const nlohmann::json& j) {
+  std::cout << "input: " << j["input"]["dtype"].get<std::string>() << " [";
+  for (std::size_t i = 0; i < j["input"]["shape"].size(); ++i) std::cout << (i ? ", " : "") << j["input"]["shape"][i];
+  std::cout << "] per sample\n" << j["groups"].size() << " permutation groups (derived from the graph, each verified):\n";
+  for (const auto& g : j["groups"]) {
+    std::cout << "  " << g["name"].get<std::string>() << "  " << g["size"];
+    if (g.contains("heads"))
+      std::cout << " (" << g["heads"] << " heads x " << g["head_size"]
+                << (g.contains("heads_shared_with") ? ", head order of " + g["heads_shared_with"].get<std::string>() : "")
+                << ")";
+    std::cout << "  " << g["params"].size() << " tensors\n";
+  }
+  std::cout << j["dropped"].size() << " dropped" << (j["dropped"].empty() ? "" : ":") << "\n";
+  for (const auto& d : j["dropped"])
+    std::cout << "  " << d["name"].get<std::string>() << "  " << d["size"] << "  " << d["reason"].get<std::string>() << "\n";
+  std::cout << "derived and verified in " << j["seconds"].get<double>() << " s\n";
+}
+
 void run_info(const InfoOptions& o) {
   const io::Checkpoint ck = io::load_checkpoint(o.file);
+  nlohmann::json graph;
+  if (ck.format == "torchscript") {
+    const auto arch = nn::graph::make_graph_architecture(o.file);
+    graph = graph_groups(*arch, *nn::graph::graph_report(*arch));
+  }
   int64_t total = 0;
   nlohmann::json tensors = nlohmann::json::array();
   for (const auto& [name, t] : ck.tensors) {
@@ -44,7 +97,8 @@ void run_info(const InfoOptions& o) {
           {"nesting", ck.nesting},
           {"tensors", tensors},
           {"parameters", total},
-          {"architecture", arch.empty() ? nlohmann::json(nullptr) : nlohmann::json(arch)}},
+          {"architecture", arch.empty() ? nlohmann::json(nullptr) : nlohmann::json(arch)},
+          {"graph", graph}},
          o.common);
     return;
   }
@@ -53,7 +107,9 @@ void run_info(const InfoOptions& o) {
   for (const auto& [name, t] : ck.tensors)
     std::cout << "  " << name << "  " << shape_text(t) << "  " << io::dtype_code(t.scalar_type()) << "\n";
   std::cout << ck.tensors.size() << " tensors, " << total << " parameters; architecture: "
-            << (arch.empty() ? "not recognised (pass --arch)" : arch) << std::endl;
+            << (arch.empty() ? (graph.is_null() ? "not recognised (pass --arch)" : "its TorchScript graph") : arch)
+            << std::endl;
+  if (!graph.is_null()) print_graph_groups(graph);
 }
 
 }  // namespace

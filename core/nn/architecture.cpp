@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "nn/architecture_internal.h"
+#include "nn/graph/graph_architecture.h"
 
 namespace rebasin::nn {
 
@@ -108,12 +109,13 @@ at::Tensor layernorm(const Architecture::Params& p, const std::string& prefix, c
 }
 
 std::unique_ptr<Architecture> make_architecture(const std::string& arch, const ModelIO& io) {
+  if (graph::is_torchscript_file(arch)) return graph::make_graph_architecture(arch, io);
   if (arch.rfind("mlp:", 0) == 0) return make_mlp(arch);
   if (arch.rfind("vgg", 0) == 0) return make_vgg(arch, io);
   if (arch.rfind("resnet", 0) == 0) return make_resnet(arch, io);
   throw UserError("unknown architecture '" + arch +
                   "' (expected mlp:784,512,512,10, vgg11|13|16|19, vgg:8,M,32,M,64, resnet20xK or "
-                  "resnet18)");
+                  "resnet18, or the path of a TorchScript model)");
 }
 
 }  // namespace rebasin::nn

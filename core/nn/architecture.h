@@ -4,7 +4,8 @@
 //
 // ARCH strings (PRODUCT.md): mlp:784,512,512,10[:relu|tanh|gelu]; vgg11|vgg13|vgg16|vgg19 and
 // vgg:8,M,32,M,64 (3x3 conv widths, M = 2x2 max-pool; add :bn for BatchNorm);
-// resnet20xK[:ln] (CIFAR ResNet-20, width multiplier K, BatchNorm or LayerNorm); resnet18.
+// resnet20xK[:ln] (CIFAR ResNet-20, width multiplier K, BatchNorm or LayerNorm); resnet18;
+// the path of a TorchScript archive (nn/graph: any model, spec derived from its graph).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -34,8 +35,9 @@ class Architecture {
   const PermutationSpec& spec() const { return spec_; }
   const ModelIO& io() const { return io_; }
 
-  // Parameters and buffers in spec order, initialised as PyTorch's defaults do, seeded.
-  NamedTensors init(std::uint64_t seed) const;
+  // Parameters and buffers in spec order, initialised as PyTorch's defaults do, seeded (a
+  // TorchScript model: its own tensors).
+  virtual NamedTensors init(std::uint64_t seed) const;
 
   // Logits (N x outputs) for a batch (N x input_shape, or anything reshapeable to it).
   // `train`: BatchNorm uses batch statistics and updates the running buffers in place.

@@ -1,5 +1,7 @@
 #include "nn/mapping.h"
 
+#include "nn/graph/graph_architecture.h"
+
 #include <ATen/ATen.h>
 
 #include <cmath>
@@ -100,6 +102,13 @@ std::vector<std::pair<std::string, ModelIO>> candidates(const NamedTensors& s) {
 
 MappedModel map_checkpoint(const NamedTensors& stored, const std::string& arch, const ModelIO& io) {
   require(!stored.empty(), "the checkpoint holds no tensors");
+  if (arch != "auto" && graph::is_torchscript_file(arch)) {
+    // A TorchScript model: the checkpoint's tensors are matched by name, not order.
+    MappedModel m;
+    m.arch = graph::make_graph_architecture(arch, io);
+    m.params = graph::map_by_name(stored, *m.arch, &m.stored_names);
+    return m;
+  }
   if (arch != "auto") {
     MappedModel m;
     std::string why;

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "io/safetensors.h"
+#include "nn/graph/graph_architecture.h"
 #include "nn/mapping.h"
 
 namespace rebasin::nn {
@@ -20,10 +21,19 @@ ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, 
                           const nn::ModelIO& io) {
   ModelPair p;
   const io::Checkpoint a_file = io::load_checkpoint(a_path);
-  nn::MappedModel ma = nn::map_checkpoint(a_file.tensors, recorded_arch(a_path, a_file, arch), io);
+  // A TorchScript A under --arch auto is its own architecture (the spec derived from its graph).
+  const std::string a_arch = arch == "auto" && graph::is_torchscript_file(a_path) ? a_path
+                                                                                 : recorded_arch(a_path, a_file, arch);
+  nn::MappedModel ma = nn::map_checkpoint(a_file.tensors, a_arch, io);
   p.b_file = io::load_checkpoint(b_path);
-  // B must fit the architecture A was mapped onto (not a second auto-detection).
-  nn::MappedModel mb = nn::map_checkpoint(p.b_file.tensors, ma.arch->name(), ma.arch->io());
+  // B must fit the architecture A was mapped onto (not a second auto-detection); a graph
+  // model is not derived twice: B's tensors are matched to it by name.
+  nn::MappedModel mb;
+  if (graph::graph_report(*ma.arch)) {
+    mb.params = graph::map_by_name(p.b_file.tensors, *ma.arch, &mb.stored_names);
+  } else {
+    mb = nn::map_checkpoint(p.b_file.tensors, ma.arch->name(), ma.arch->io());
+  }
   nn::check_same_layout(ma.params, mb.params);
   p.arch = std::move(ma.arch);
   p.a = std::move(ma.params);
