@@ -283,27 +283,37 @@ void Deriver::choose_sites(Derivation& d) {
     for (const jit::Value* v : n->outputs()) {
       if (!ctx_->is_tensor(v) || !ctx_->all_axes().count(v)) continue;
       const std::vector<int>& axes = ctx_->all_axes().at(v);
-      if (axes.empty() || dims_.find(axes[0]) != batch) continue;
+      std::int64_t batch_axis = -1;
+      for (std::size_t k = 0; k < axes.size(); ++k)
+        if (dims_.find(axes[k]) == batch) batch_axis = static_cast<std::int64_t>(k);
+      if (batch_axis < 0) continue;
       for (std::size_t g = 0; g < d.sites.size(); ++g) {
         const int want = act ? 0 : 1;
         if (rank[g] <= want) continue;
         const auto& [leaf, head] = site_leaves_[g];
         std::vector<std::int64_t> unit_axes;
-        for (std::size_t k = 1; k < axes.size(); ++k) {
+        for (std::size_t k = 0; k < axes.size(); ++k) {
           const int r = dims_.find(axes[k]);
           if (head < 0 && r == leaf) unit_axes = {static_cast<std::int64_t>(k)};
         }
         if (head >= 0) {
           std::int64_t ha = -1, da = -1;
-          for (std::size_t k = 1; k < axes.size(); ++k) {
+          for (std::size_t k = 0; k < axes.size(); ++k) {
             const int r = dims_.find(axes[k]);
             if (r == head) ha = static_cast<std::int64_t>(k);
             if (r == leaf) da = static_cast<std::int64_t>(k);
           }
-          if (ha > 0 && da > 0) unit_axes = {ha, da};
+          if (ha >= 0 && da >= 0) unit_axes = {ha, da};
+          // Or one axis laid out as heads x dims (a projection's output before the view).
+          for (std::size_t k = 0; k < axes.size() && unit_axes.empty(); ++k) {
+            if (dims_.kind(axes[k]) != Dims::Kind::Product) continue;
+            std::vector<int> ls = dims_.leaves(axes[k]);
+            for (int& l : ls) l = dims_.find(l);
+            if (ls == std::vector<int>{head, leaf}) unit_axes = {static_cast<std::int64_t>(k)};
+          }
         }
         if (unit_axes.empty()) continue;
-        d.sites[g] = {v, unit_axes};
+        d.sites[g] = {v, batch_axis, unit_axes};
         rank[g] = want;
       }
     }

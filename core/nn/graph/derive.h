@@ -15,9 +15,10 @@
 namespace rebasin::nn::graph {
 
 // Where a group's units can be watched: a value of the eval graph, with the axes (in order)
-// whose entries, flattened, are the group's units; the batch is axis 0.
+// whose entries, flattened, are the group's units, and the batch axis.
 struct ActivationSite {
   const torch::jit::Value* value = nullptr;
+  std::int64_t batch_axis = 0;
   std::vector<std::int64_t> unit_axes;  // one axis (plain), or the head axis then the dim axis
 };
 

@@ -149,10 +149,11 @@ class GraphArchitecture final : public Architecture {
       const ActivationSite& s = sites_[group_of[k]];
       at::Tensor a = out[k + 1];
       // Units to axis 1 (heads then dims, flattened): N x units x rest, as the built-ins report.
-      std::vector<std::int64_t> order = {0};
+      std::vector<std::int64_t> order = {s.batch_axis};
       for (std::int64_t u : s.unit_axes) order.push_back(u);
-      for (std::int64_t d = 1; d < a.dim(); ++d)
-        if (std::find(s.unit_axes.begin(), s.unit_axes.end(), d) == s.unit_axes.end()) order.push_back(d);
+      for (std::int64_t d = 0; d < a.dim(); ++d)
+        if (d != s.batch_axis && std::find(s.unit_axes.begin(), s.unit_axes.end(), d) == s.unit_axes.end())
+          order.push_back(d);
       a = a.permute(order);
       if (s.unit_axes.size() == 2) a = a.flatten(1, 2);
       (*hook)(group_of[k], a.contiguous());
