@@ -61,7 +61,7 @@ at::Tensor rows_for_group(const nn::ParamSpec& ps, const at::Tensor& x, const nn
     if (perms)
       for (std::size_t j = 0; j < own.size(); ++j)
         if (j != k) u = nn::permute_tie(u, own[j].first, *own[j].second, n, (*perms)[skip], true);
-    rows.push_back(tie_rows(u, own[k].first, *own[k].second, n).to(at::kDouble));
+    rows.push_back(tie_rows(u, own[k].first, *own[k].second, n));
   }
   return rows.size() == 1 ? rows.front() : at::cat(rows, 1);
 }
@@ -86,6 +86,29 @@ std::vector<at::Tensor> weight_matching(const nn::PermutationSpec& spec, const N
       if (r.defined()) a_rows[g].push_back({i, r});
     }
   }
+  // B with every tie permuted by the current permutations, and its rows per group, kept until
+  // a permutation of a group the tensor touches changes (late rounds change few: most steps
+  // then reuse everything). Rows of fully permuted B are P_g's reordering of the rows Git
+  // Re-Basin uses (B permuted on every axis but g's): S = S' with its columns put back.
+  std::vector<at::Tensor> b_perm(params.size());
+  std::vector<std::vector<at::Tensor>> b_rows(params.size(), std::vector<at::Tensor>(groups.size()));
+  std::vector<std::vector<int>> touched(groups.size());  // group -> tensors tied to it
+  for (std::size_t i = 0; i < params.size(); ++i)
+    for (const auto& axis : params[i].axes)
+      for (const auto& tie : axis)
+        if (touched[tie.group].empty() || touched[tie.group].back() != static_cast<int>(i))
+          touched[tie.group].push_back(static_cast<int>(i));
+  auto b_rows_for = [&](std::size_t i, int g) -> const at::Tensor& {
+    if (!b_perm[i].defined()) {
+      at::Tensor t = b[i].tensor;
+      for (std::size_t ax = 0; ax < params[i].axes.size(); ++ax)
+        for (const auto& tie : params[i].axes[ax])
+          t = nn::permute_tie(t, static_cast<std::int64_t>(ax), tie, groups[tie.group].size, perms[tie.group], true);
+      b_perm[i] = t;
+    }
+    if (!b_rows[i][g].defined()) b_rows[i][g] = rows_for_group(params[i], b_perm[i], spec, nullptr, g);
+    return b_rows[i][g];
+  };
   std::vector<std::vector<int>> sets = spec.linked_sets();
   std::mt19937_64 rng(seed);
   int round = 0;
@@ -100,9 +123,11 @@ std::vector<at::Tensor> weight_matching(const nn::PermutationSpec& spec, const N
         // On the models' device (a GPU when they live there); the assignment copies it back.
         at::Tensor S;
         for (const auto& [i, ra] : a_rows[g]) {
-          const at::Tensor term = at::mm(ra, rows_for_group(params[i], b[i].tensor, spec, &perms, g).t());
+          // The product in the models' dtype (float32: twice double's speed), summed in double.
+          const at::Tensor term = at::mm(ra, b_rows_for(i, g).t()).to(at::kDouble);
           S = S.defined() ? S + term : term;
         }
+        if (S.defined()) S = S.index_select(1, ot::inverse_permutation(perms[g]).to(S.device()));
         scores.push_back(S.defined() ? S : at::zeros({n, n}, at::kDouble));
       }
       const std::vector<at::Tensor> best = assign_set(spec, set, scores);
@@ -112,7 +137,13 @@ std::vector<at::Tensor> weight_matching(const nn::PermutationSpec& spec, const N
         new_score += scores[k].gather(1, best[k].to(scores[k].device()).unsqueeze(1)).sum().item<double>();
       }
       if (new_score > old_score + 1e-12 * std::max(1.0, std::abs(old_score))) {
-        for (std::size_t k = 0; k < set.size(); ++k) perms[set[k]] = best[k];
+        for (std::size_t k = 0; k < set.size(); ++k) {
+          perms[set[k]] = best[k];
+          for (int i : touched[set[k]]) {
+            b_perm[i] = at::Tensor();
+            for (auto& r : b_rows[i]) r = at::Tensor();
+          }
+        }
         improved = true;
       }
     }
