@@ -3,6 +3,9 @@
 if(TARGET rebasin_studio)
   rebasin_add_test(tst_studio_worker)
   target_link_libraries(tst_studio_worker PRIVATE rebasin_studio)
+  rebasin_add_test(tst_studio_models)
+  target_link_libraries(tst_studio_models PRIVATE rebasin_studio)
+  rebasin_use_model_fixtures(tst_studio_models)
   rebasin_add_test(tst_studio_window)
   target_link_libraries(tst_studio_window PRIVATE rebasin_studio)
   target_compile_definitions(tst_studio_window PRIVATE

@@ -7,6 +7,7 @@
 #include "eval/interpolation.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
+#include "nn/graph/graph_architecture.h"
 #include "nn/mapping.h"
 #include "nn/permutation_file.h"
 
@@ -46,6 +47,8 @@ ModelInfo inspectModel(const QString& path) {
     for (const auto& t : ck.tensors)
       if (at::isFloatingType(t.tensor.scalar_type())) info.parameters += t.tensor.numel();
     std::string arch = nn::recorded_arch(path.toStdString(), ck, "auto");
+    // A TorchScript model is its own architecture: the spec derived from its graph.
+    if (ck.format == "torchscript") arch = path.toStdString();
     if (arch == "auto") arch = nn::detect_architecture(ck.tensors);
     if (arch.empty()) {
       info.arch = QStringLiteral("unknown: choose one");
@@ -53,8 +56,19 @@ ModelInfo inspectModel(const QString& path) {
     }
     const nn::MappedModel mapped = nn::map_checkpoint(ck.tensors, arch);
     info.arch = QString::fromStdString(mapped.arch->name());
-    for (const auto& g : mapped.arch->spec().groups())
-      info.groups.push_back({QString::fromStdString(g.name), g.size, 0.0});
+    for (const auto& g : mapped.arch->spec().groups()) {
+      QString name = QString::fromStdString(g.name);
+      if (g.blocks > 1) name += QStringLiteral(" (%1 heads x %2)").arg(g.blocks).arg(g.size / g.blocks);
+      info.groups.push_back({name, g.size, 0.0});
+    }
+    if (const nn::graph::GraphReport* r = nn::graph::graph_report(*mapped.arch)) {
+      info.arch = QStringLiteral("TorchScript graph: %1 groups derived").arg(mapped.arch->spec().groups().size());
+      for (const auto& d : r->dropped)
+        info.dropped.push_back(QStringLiteral("%1 (%2 units): %3")
+                                   .arg(QString::fromStdString(d.name))
+                                   .arg(d.size)
+                                   .arg(QString::fromStdString(d.reason)));
+    }
   } catch (const std::exception& e) {
     info.error = QString::fromUtf8(e.what());
   }

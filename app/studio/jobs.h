@@ -63,6 +63,7 @@ struct ModelInfo {
   QString path, format, arch, error;
   qint64 parameters = 0;
   QVector<widgets::GroupRecovery> groups;  // name and size (fraction unused)
+  QStringList dropped;  // a TorchScript model's groups not used: "name (n units): reason"
 };
 ModelInfo inspectModel(const QString& path);
 

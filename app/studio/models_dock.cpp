@@ -111,12 +111,21 @@ void ModelsDock::showInfo(int which, const ModelInfo& info) {
                               .arg(info.parameters));
   }
   if (which == 0) {
-    groups_->setRowCount(int(info.groups.size()));
+    groups_->setRowCount(int(info.groups.size() + info.dropped.size()));
     for (int i = 0; i < info.groups.size(); ++i) {
       groups_->setItem(i, 0, new QTableWidgetItem(info.groups[i].name));
       auto* size = new QTableWidgetItem(QString::number(info.groups[i].size));
       size->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
       groups_->setItem(i, 1, size);
+    }
+    // A TorchScript model's groups that an op pinned or the verification refused, greyed, why
+    // in the tooltip.
+    for (int k = 0; k < info.dropped.size(); ++k) {
+      auto* item = new QTableWidgetItem(tr("dropped: %1").arg(info.dropped[k]));
+      item->setForeground(palette().color(QPalette::Disabled, QPalette::Text));
+      item->setToolTip(info.dropped[k]);
+      groups_->setItem(int(info.groups.size()) + k, 0, item);
+      groups_->setItem(int(info.groups.size()) + k, 1, new QTableWidgetItem(QStringLiteral("-")));
     }
   }
   Q_EMIT inspected(which, info);
