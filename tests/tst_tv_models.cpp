@@ -267,6 +267,30 @@ class TestTvModels : public QObject {
     QVERIFY2(r.err.contains("tv:resnet18:w8"), r.err.constData());
   }
 
+  void dataMethodsAndInterpolation() {
+    // A 1-channel torchvision ResNet-18 (any image size: digits are 8x8) trained by rebasin,
+    // then the data-driven methods and the interpolation run on it (BatchNorm reset included).
+    for (const char* seed : {"1", "2"}) {
+      const auto r = run_cli({"train", "--arch", "tv:resnet18:w4", "--data", "digits", "--epochs", "1", "--seed", seed,
+                              "--out", dir_.filePath(QString("d%1.safetensors").arg(seed)), "--json"});
+      QVERIFY2(r.code == 0, r.err.constData());
+    }
+    const QString a = dir_.filePath("d1.safetensors"), b = dir_.filePath("d2.safetensors");
+    for (const QStringList extra : {QStringList{"--method", "activation"},
+                                    QStringList{"--method", "sinkhorn", "--cost", "mid", "--steps", "2"}}) {
+      const auto r = run_cli(QStringList{"align", a, b, "--data", "digits", "--points", "3", "--json"} + extra);
+      QVERIFY2(r.code == 0, r.err.constData());
+      const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+      QCOMPARE(o["arch"].toString(), QString("tv:resnet18:w4"));
+      QVERIFY(o["barrier"].toObject()["aligned"].toDouble() >= 0);
+    }
+    const auto r = run_cli({"interpolate", a, b, "--data", "digits", "--points", "3", "--json"});
+    QVERIFY2(r.code == 0, r.err.constData());
+    const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+    QCOMPARE(o["loss"].toArray().size(), 3);
+    QVERIFY(o["bn_reset"].toBool());
+  }
+
   void cifarVariantsUnchanged() {
     // The CIFAR ResNet-18 (3x3 stem, shortcut.N, linear) and VGGs keep their names, under their
     // own tensor names, DDP-wrapped, or renamed (mapped by order).
