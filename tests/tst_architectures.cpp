@@ -65,6 +65,13 @@ class TestArchitectures : public QObject {
     QTest::newRow("resnet20x1") << "resnet20x1" << QList<int>{3, 32, 32};
     QTest::newRow("resnet20x2 layernorm") << "resnet20x2:ln" << QList<int>{3, 32, 32};
     QTest::newRow("resnet18") << "resnet18" << QList<int>{3, 32, 32};
+    QTest::newRow("tv:resnet18:w8") << "tv:resnet18:w8" << QList<int>{3, 40, 36};
+    QTest::newRow("tv:resnet34:w4 1 channel") << "tv:resnet34:w4" << QList<int>{1, 28, 28};
+    // 64x64: at 32x32 stage 4 is 1x1, and train-mode BN over 6 values per channel amplifies
+    // float rounding 50 layers deep to ~5e-5.
+    QTest::newRow("tv:resnet50:w4") << "tv:resnet50:w4" << QList<int>{3, 64, 64};
+    QTest::newRow("tv:vgg11:w8:h16") << "tv:vgg11:w8:h16" << QList<int>{3, 32, 32};
+    QTest::newRow("tv:vgg13_bn:w4:h16") << "tv:vgg13_bn:w4:h16" << QList<int>{3, 64, 48};
   }
 
   void permutationInvariance() {
@@ -93,7 +100,8 @@ class TestArchitectures : public QObject {
              qPrintable(QString::number(rel_diff(model->forward(permuted, x), y))));
     if (model->has_batchnorm()) {
       const at::Tensor yt = model->forward(clone(params), x, true);
-      QVERIFY(rel_diff(model->forward(clone(permuted), x, true), yt) < 1e-5);
+      const double dt = rel_diff(model->forward(clone(permuted), x, true), yt);
+      QVERIFY2(dt < 1e-5, qPrintable(QString::number(dt)));
     }
     // Undo with the inverse permutations.
     std::vector<at::Tensor> inverse;
@@ -146,13 +154,27 @@ class TestArchitectures : public QObject {
   void parameterCounts() {
     QCOMPARE(make_architecture("mlp:784,512,512,10")->spec().parameter_count(), 669706);
     QCOMPARE(make_architecture("resnet18")->spec().parameter_count(), 11173962);
+    // torchvision's own counts (sum of p.numel() over model.parameters(), default 1000 classes)
+    // and state-dict lengths.
+    const ModelIO imagenet{{3, 224, 224}, 1000};
+    const std::vector<std::tuple<std::string, std::int64_t, std::size_t>> tv = {
+        {"tv:resnet18", 11689512, 122}, {"tv:resnet34", 21797672, 218}, {"tv:resnet50", 25557032, 320},
+        {"tv:resnet101", 44549160, 626}, {"tv:vgg11", 132863336, 22},   {"tv:vgg11_bn", 132868840, 62},
+        {"tv:vgg16", 138357544, 32},    {"tv:vgg19_bn", 143678248, 118}};
+    for (const auto& [arch, count, tensors] : tv) {
+      const auto model = make_architecture(arch, imagenet);
+      QCOMPARE(model->spec().parameter_count(), count);
+      QCOMPARE(model->spec().params().size(), tensors);
+    }
   }
 
   void errors_data() {
     QTest::addColumn<QString>("arch");
     for (const char* a : {"transformer", "mlp:", "mlp:784", "mlp:784,x,10", "mlp:784,0,10",
                           "mlp:4,4:swish", "vgg12", "vgg:8,Q", "resnet20", "resnet20x0",
-                          "resnet34", "vgg:M,M,M,M,M,M,M,M"})
+                          "resnet34", "vgg:M,M,M,M,M,M,M,M", "tv:", "tv:resnet19", "tv:resnet18:",
+                          "tv:resnet18:w0", "tv:resnet18:h8", "tv:resnet18:wx", "tv:vgg12", "tv:vgg11_bn:h8:w8",
+                          "tv:vgg11:w8:w8", "tv:vgg11:q3", "tv:vgg11" /* 28x28: too small for 5 pools */})
       QTest::newRow(a) << a;
   }
 

@@ -98,7 +98,7 @@ void add_align_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("align", "Align model B to model A by permuting B's hidden units");
   cmd->add_option("A", o->a, "Reference model (safetensors, .pt/.pth/.ckpt, TorchScript)")->required();
   cmd->add_option("B", o->b, "Model to align to A")->required();
-  cmd->add_option("--arch", o->arch, "Architecture, or auto (detected from the tensors)")->capture_default_str();
+  cmd->add_option("--arch", o->arch, "Architecture (e.g. mlp:784,512,512,10, resnet20x4, tv:resnet18, tv:vgg11_bn), or auto (detected from the tensors' names and shapes)")->capture_default_str();
   add_align_options(cmd, o->align);
   add_data_options(cmd, o->data, false);
   cmd->add_option("--split", o->split, "Split the barriers are measured on")->check(CLI::IsMember({"test", "train"}))->capture_default_str();

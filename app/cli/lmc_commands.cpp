@@ -186,7 +186,7 @@ void run_landscape(const LmcCliOptions& o) {
 void add_shared_options(CLI::App* cmd, LmcCliOptions& o, bool perm_required) {
   cmd->add_option("A", o.a, "Model A (safetensors, .pt/.pth/.ckpt or TorchScript)")->required();
   cmd->add_option("B", o.b, "Model B, the same architecture")->required();
-  cmd->add_option("--arch", o.arch, "Architecture, e.g. mlp:784,512,512,10, or auto")->capture_default_str();
+  cmd->add_option("--arch", o.arch, "Architecture, e.g. mlp:784,512,512,10, tv:resnet18, or auto (detected from the tensors)")->capture_default_str();
   auto* perm = cmd->add_option("--perm", o.perm, "Permutations of B (JSON, as align --perm-out writes)");
   if (perm_required) perm->required();
   add_data_options(cmd, o.data, true);

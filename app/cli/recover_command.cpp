@@ -55,7 +55,7 @@ void add_recover_command(CLI::App& app) {
   auto o = std::make_shared<RecoverCliOptions>();
   CLI::App* cmd = app.add_subcommand(
       "recover", "Hide a random permutation in a random model (seeded) and recover it");
-  cmd->add_option("--arch", o->arch, "Architecture, e.g. mlp:784,512,512,10, vgg11, resnet20x4")->required();
+  cmd->add_option("--arch", o->arch, "Architecture, e.g. mlp:784,512,512,10, vgg11, resnet20x4, tv:resnet18, tv:vgg11_bn")->required();
   cmd->add_option("--input", o->input, "Input shape C,H,W for convolutional architectures")
       ->check(CLI::TypeValidator<std::string>())
       ->capture_default_str();

@@ -47,7 +47,7 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
                        "interpolate: loss and accuracy between A and B (aligned B after an alignment)\n"
                        "continual: learn a stream of tasks one after another"));
   recoverArch_ = new QLineEdit(QStringLiteral("mlp:784,512,512,10"), body);
-  recoverArch_->setToolTip(tr("mlp:784,512,512,10[:tanh], vgg11, vgg:8,M,32, resnet20x4, resnet18"));
+  recoverArch_->setToolTip(tr("mlp:784,512,512,10[:tanh], vgg11, vgg:8,M,32, resnet20x4, resnet18, tv:resnet18, tv:vgg11_bn:w8"));
   method_ = combo(body, {"sinkhorn", "weight", "activation", "ste", "naive"}, "method");
   cost_ = combo(body, {"l2", "l1", "mid", "rnd"}, "cost");
   init_ = combo(body, {"auto", "identity", "weight"}, "init");

@@ -4,7 +4,9 @@
 //
 // ARCH strings (PRODUCT.md): mlp:784,512,512,10[:relu|tanh|gelu]; vgg11|vgg13|vgg16|vgg19 and
 // vgg:8,M,32,M,64 (3x3 conv widths, M = 2x2 max-pool; add :bn for BatchNorm);
-// resnet20xK[:ln] (CIFAR ResNet-20, width multiplier K, BatchNorm or LayerNorm); resnet18;
+// resnet20xK[:ln] (CIFAR ResNet-20, width multiplier K, BatchNorm or LayerNorm); resnet18 (the
+// CIFAR variant: 3x3 stem, shortcut.N, linear); torchvision's ImageNet models under their own
+// names: tv:resnet18|34|50|101|152[:wN], tv:vgg11|13|16|19[_bn][:wN][:hM] (torchvision.cpp).
 // the path of a TorchScript archive (nn/graph: any model, spec derived from its graph).
 #pragma once
 

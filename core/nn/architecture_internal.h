@@ -38,5 +38,6 @@ at::Tensor layernorm(const Architecture::Params& p, const std::string& prefix, c
 std::unique_ptr<Architecture> make_mlp(const std::string& arch);
 std::unique_ptr<Architecture> make_vgg(const std::string& arch, const ModelIO& io);
 std::unique_ptr<Architecture> make_resnet(const std::string& arch, const ModelIO& io);
+std::unique_ptr<Architecture> make_torchvision(const std::string& arch, const ModelIO& io);
 
 }  // namespace rebasin::nn

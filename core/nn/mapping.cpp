@@ -4,8 +4,10 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <unordered_map>
 
 #include "common/error.h"
 
@@ -23,11 +25,69 @@ bool is_counter(const std::string& name) {
   return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// The checkpoint's names without a wrapper prefix every one of them carries: DDP's "module.",
+// Lightning's "model." (also nested, "model.module.").
+std::vector<std::string> unwrapped_names(const NamedTensors& stored) {
+  std::vector<std::string> names;
+  for (const auto& t : stored) names.push_back(t.name);
+  for (bool again = !names.empty(); again;) {
+    again = false;
+    for (const std::string prefix : {"module.", "model."}) {
+      bool all = true;
+      for (const auto& n : names) all = all && n.size() > prefix.size() && n.compare(0, prefix.size(), prefix) == 0;
+      if (!all) continue;
+      for (auto& n : names) n = n.substr(prefix.size());
+      again = true;
+    }
+  }
+  return names;
+}
+
+enum class Fit { Yes, No, NotNamed };
+
+// Maps by name: every spec entry (a BatchNorm counter may be absent) found under its own name
+// once the wrapper prefix is stripped. NotNamed when some name is absent (the checkpoint uses
+// other names: map by order instead); No, with the reason in *why, when the names are there
+// but a shape differs or a tensor is left over.
+Fit try_map_by_name(const NamedTensors& stored, const std::vector<std::string>& names,
+                    const Architecture& arch, MappedModel* m, std::string* why) {
+  std::unordered_map<std::string, std::size_t> index;
+  for (std::size_t k = 0; k < names.size(); ++k) index.emplace(names[k], k);
+  for (const auto& ps : arch.spec().params())
+    if (!index.count(ps.name) && !is_counter(ps.name)) return Fit::NotNamed;
+  std::vector<bool> used(stored.size(), false);
+  for (const auto& ps : arch.spec().params()) {
+    auto it = index.find(ps.name);
+    if (it == index.end()) {
+      m->params.push_back({ps.name, at::zeros({}, at::kLong)});  // absent in old checkpoints
+      m->stored_names.push_back("");
+      continue;
+    }
+    const NamedTensor& t = stored[it->second];
+    if (t.tensor.sizes().vec() != ps.shape) {
+      *why = arch.name() + ": tensor '" + t.name + "' " + shape_text(t.tensor.sizes()) + " does not fit '" +
+             ps.name + "' " + shape_text(ps.shape);
+      return Fit::No;
+    }
+    used[it->second] = true;
+    at::Tensor v = t.tensor;
+    if (at::isFloatingType(v.scalar_type())) v = v.to(at::kFloat);
+    m->params.push_back({ps.name, v});
+    m->stored_names.push_back(t.name);
+  }
+  for (std::size_t k = 0; k < stored.size(); ++k)
+    if (!used[k]) {
+      *why = arch.name() + " has no place for tensor '" + stored[k].name + "' " +
+             shape_text(stored[k].tensor.sizes());
+      return Fit::No;
+    }
+  return Fit::Yes;
+}
+
 // Maps in order; on failure returns false with the reason in *why.
-bool try_map(const NamedTensors& stored, std::unique_ptr<Architecture> arch, MappedModel* out,
-             std::string* why) {
-  const auto& specs = arch->spec().params();
-  MappedModel m;
+bool try_map_by_order(const NamedTensors& stored, const Architecture& arch, MappedModel* out, std::string* why) {
+  const auto& specs = arch.spec().params();
+  MappedModel& m = *out;
   std::size_t k = 0;
   for (const auto& ps : specs) {
     // A BatchNorm counter is a 0-d integer; checkpoints from old PyTorch lack it.
@@ -37,13 +97,13 @@ bool try_map(const NamedTensors& stored, std::unique_ptr<Architecture> arch, Map
       continue;
     }
     if (k >= stored.size()) {
-      *why = arch->name() + " expects '" + ps.name + "' " + shape_text(ps.shape) +
+      *why = arch.name() + " expects '" + ps.name + "' " + shape_text(ps.shape) +
              " but the checkpoint has only " + std::to_string(stored.size()) + " tensors";
       return false;
     }
     const NamedTensor& t = stored[k++];
     if (t.tensor.sizes().vec() != ps.shape) {
-      *why = arch->name() + ": tensor '" + t.name + "' " + shape_text(t.tensor.sizes()) +
+      *why = arch.name() + ": tensor '" + t.name + "' " + shape_text(t.tensor.sizes()) +
              " does not fit '" + ps.name + "' " + shape_text(ps.shape);
       return false;
     }
@@ -53,18 +113,42 @@ bool try_map(const NamedTensors& stored, std::unique_ptr<Architecture> arch, Map
     m.stored_names.push_back(t.name);
   }
   if (k != stored.size()) {
-    *why = arch->name() + " has no place for tensor '" + stored[k].name + "' " +
+    *why = arch.name() + " has no place for tensor '" + stored[k].name + "' " +
            shape_text(stored[k].tensor.sizes()) + " (and " + std::to_string(stored.size() - k - 1) +
            " more)";
     return false;
+  }
+  return true;
+}
+
+// By name where the checkpoint uses the architecture's names, else by order. *by_name tells
+// which.
+bool try_map(const NamedTensors& stored, const std::vector<std::string>& names,
+             std::unique_ptr<Architecture> arch, MappedModel* out, std::string* why, bool* by_name) {
+  MappedModel m;
+  const Fit named = try_map_by_name(stored, names, *arch, &m, why);
+  *by_name = named != Fit::NotNamed;
+  if (named == Fit::No) return false;
+  if (named == Fit::NotNamed) {
+    m = MappedModel();
+    if (!try_map_by_order(stored, *arch, &m, why)) return false;
   }
   m.arch = std::move(arch);
   *out = std::move(m);
   return true;
 }
 
+const at::Tensor* find_named(const NamedTensors& s, const std::vector<std::string>& names, const std::string& name) {
+  for (std::size_t k = 0; k < names.size(); ++k)
+    if (names[k] == name) return &s[k].tensor;
+  return nullptr;
+}
+
 // Candidate ARCH strings (with their IO) suggested by the shapes.
-std::vector<std::pair<std::string, ModelIO>> candidates(const NamedTensors& s) {
+// io: the data's image size, used by the torchvision families (which take any size); the CIFAR
+// built-ins assume 32x32 as before.
+std::vector<std::pair<std::string, ModelIO>> candidates(const NamedTensors& s, const std::vector<std::string>& names,
+                                                        const ModelIO& io) {
   std::vector<std::pair<std::string, ModelIO>> out;
   if (s.empty()) return out;
   // MLP: weights (2-D) and biases (1-D) alternating, widths chaining.
@@ -78,6 +162,38 @@ std::vector<std::pair<std::string, ModelIO>> candidates(const NamedTensors& s) {
     if (chain) mlp += (i == 0 ? std::to_string(w.size(1)) : "") + "," + std::to_string(w.size(0));
   }
   if (chain && s.size() >= 2) out.push_back({mlp, ModelIO{}});
+  // torchvision's families: the first conv and the classifier by their torchvision names where
+  // the checkpoint has them (any order, e.g. a sorted safetensors file), else first and last.
+  const std::int64_t side_h = io.input_shape.size() == 3 ? io.input_shape[1] : 224;
+  const std::int64_t side_w = io.input_shape.size() == 3 ? io.input_shape[2] : 224;
+  {
+    const at::Tensor* conv = find_named(s, names, "conv1.weight");
+    const at::Tensor* fc = find_named(s, names, "fc.bias");
+    if (!conv) conv = &s.front().tensor;
+    if (!fc) fc = &s.back().tensor;
+    if (conv->dim() == 4 && conv->size(2) == 7 && conv->size(3) == 7 && fc->dim() == 1) {
+      const std::string w = conv->size(0) == 64 ? "" : ":w" + std::to_string(conv->size(0));
+      const ModelIO tio{{conv->size(1), side_h, side_w}, fc->size(0)};
+      for (const char* d : {"18", "34", "50", "101", "152"}) out.push_back({std::string("tv:resnet") + d + w, tio});
+    }
+  }
+  {
+    const at::Tensor* conv = find_named(s, names, "features.0.weight");
+    const at::Tensor* head = find_named(s, names, "classifier.6.bias");
+    const at::Tensor* hidden = find_named(s, names, "classifier.3.bias");
+    if (!conv) conv = &s.front().tensor;
+    if (!head) head = &s.back().tensor;
+    if (!hidden && s.size() >= 2) hidden = &s[s.size() - 2].tensor;  // the last weight: classes x hidden
+    const std::int64_t h = !hidden ? 0 : hidden->dim() == 1 ? hidden->size(0) : hidden->dim() == 2 ? hidden->size(1) : 0;
+    if (conv->dim() == 4 && conv->size(2) == 3 && conv->size(3) == 3 && head->dim() == 1 && h > 0) {
+      const std::string opts = (conv->size(0) == 64 ? "" : ":w" + std::to_string(conv->size(0))) +
+                               (h == 4096 ? "" : ":h" + std::to_string(h));
+      const ModelIO tio{{conv->size(1), std::max<std::int64_t>(side_h, 32), std::max<std::int64_t>(side_w, 32)},
+                        head->size(0)};
+      for (const char* d : {"11", "13", "16", "19"})
+        for (const char* bn : {"", "_bn"}) out.push_back({std::string("tv:vgg") + d + bn + opts, tio});
+    }
+  }
   // Convolutional nets: input channels from the first conv, outputs from the last tensor.
   const auto& first = s.front().tensor;
   const auto& last = s.back().tensor;
@@ -109,18 +225,29 @@ MappedModel map_checkpoint(const NamedTensors& stored, const std::string& arch, 
     m.params = graph::map_by_name(stored, *m.arch, &m.stored_names);
     return m;
   }
+  const std::vector<std::string> names = unwrapped_names(stored);
+  bool by_name = false;
   if (arch != "auto") {
     MappedModel m;
     std::string why;
-    if (!try_map(stored, make_architecture(arch, io), &m, &why)) throw UserError(why);
+    if (!try_map(stored, names, make_architecture(arch, io), &m, &why, &by_name)) throw UserError(why);
     return m;
   }
-  std::vector<MappedModel> fits;
-  for (auto& [name, cio] : candidates(stored)) {
+  // Architectures whose names the checkpoint uses win over those that fit only by order.
+  std::vector<MappedModel> fits, named_fits;
+  for (auto& [name, cio] : candidates(stored, names, io)) {
     MappedModel m;
     std::string why;
-    if (try_map(stored, make_architecture(name, cio), &m, &why)) fits.push_back(std::move(m));
+    std::unique_ptr<Architecture> candidate;
+    try {
+      candidate = make_architecture(name, cio);
+    } catch (const UserError&) {
+      continue;  // e.g. a VGG whose pools do not fit the data's image size
+    }
+    if (try_map(stored, names, std::move(candidate), &m, &why, &by_name))
+      (by_name ? named_fits : fits).push_back(std::move(m));
   }
+  if (!named_fits.empty()) fits = std::move(named_fits);
   if (fits.size() == 1) return std::move(fits.front());
   std::ostringstream found;
   found << stored.size() << " tensors: ";
@@ -130,9 +257,9 @@ MappedModel map_checkpoint(const NamedTensors& stored, const std::string& arch, 
   if (fits.empty())
     throw UserError("--arch auto: no built-in architecture fits (" + found.str() +
                     "); pass --arch explicitly");
-  std::string names;
-  for (const auto& f : fits) names += (names.empty() ? "" : ", ") + f.arch->name();
-  throw UserError("--arch auto: several architectures fit (" + names + "); pass --arch explicitly");
+  std::string fitting;
+  for (const auto& f : fits) fitting += (fitting.empty() ? "" : ", ") + f.arch->name();
+  throw UserError("--arch auto: several architectures fit (" + fitting + "); pass --arch explicitly");
 }
 
 std::string detect_architecture(const NamedTensors& stored) {

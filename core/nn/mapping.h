@@ -1,7 +1,10 @@
-// Mapping a checkpoint's tensors onto a built-in architecture. Checkpoints name their tensors
-// however the training code did (fc1/fc2/head, Sequential 0/2/4, "model." prefixes...), but
-// PyTorch stores them in module order, so the mapping is by order with a shape check per
-// tensor. `auto` tries every built-in that the shapes allow and accepts exactly one.
+// Mapping a checkpoint's tensors onto a built-in architecture. By NAME when the checkpoint uses
+// the architecture's names (torchvision's, the CIFAR built-ins' PyTorch names) once a wrapper
+// prefix every name carries is stripped (DDP "module.", Lightning "model."): order then does
+// not matter, and a wrong shape or a left-over tensor is an error naming it. Otherwise (fc1/fc2/
+// head, Sequential 0/2/4, ...) by order - PyTorch stores tensors in module order - with a shape
+// check per tensor. `auto` tries every built-in that the shapes allow and accepts exactly one,
+// preferring those whose names the checkpoint uses.
 #pragma once
 
 #include <memory>

@@ -17,6 +17,14 @@ void check_data_fits(const nn::Architecture& arch, const data::Dataset& set) {
               "' has " + std::to_string(set.num_classes) + " classes");
   std::int64_t per_sample = 1;
   for (auto d : arch.io().input_shape) per_sample *= d;
+  const auto& want = arch.io().input_shape;
+  if (want.size() == 3 && set.inputs.dim() == 4 && want[0] != set.inputs.size(1)) {
+    // An image model fed images with another channel count (a 3-channel torchvision model and
+    // MNIST): say so rather than count values.
+    throw UserError(arch.name() + " takes images of " + std::to_string(want[0]) + " channels but '" + set.name +
+                    "' has " + std::to_string(set.inputs.size(1)) + " (" + std::to_string(set.inputs.size(1)) + "x" +
+                    std::to_string(set.inputs.size(2)) + "x" + std::to_string(set.inputs.size(3)) + ")");
+  }
   require(set.inputs[0].numel() == per_sample,
           arch.name() + " takes inputs of " + std::to_string(per_sample) + " values but '" + set.name +
               "' has " + std::to_string(set.inputs[0].numel()) + " per sample");
