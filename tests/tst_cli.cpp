@@ -66,6 +66,28 @@ class TestCli : public QObject {
     QVERIFY(r.out.contains("seconds: "));
   }
 
+  void unknownCommandNamesTheNearest_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("line");
+    QTest::newRow("typo") << QStringList{"alig", "a.pt", "b.pt"}
+                          << "rebasin: error: unknown command 'alig'; did you mean 'align'? (see rebasin --help)\n";
+    QTest::newRow("nothing close")
+        << QStringList{"merg"}
+        << "rebasin: error: unknown command 'merg' (commands: align, bench, continual, info, interpolate, "
+           "landscape, recover, train) (see rebasin --help)\n";
+    QTest::newRow("nested") << QStringList{"bench", "sinkhron", "--n", "8"}
+                            << "rebasin: error: unknown command 'sinkhron' for 'rebasin bench'; did you mean "
+                               "'sinkhorn'? (see rebasin --help)\n";
+  }
+  void unknownCommandNamesTheNearest() {
+    QFETCH(QStringList, args);
+    QFETCH(QString, line);
+    const Run r = run(args);
+    QCOMPARE(r.code, 1);
+    QVERIFY(r.out.isEmpty());
+    QCOMPARE(QString(r.err), line);
+  }
+
   void userErrors_data() {
     QTest::addColumn<QStringList>("args");
     QTest::newRow("no command") << QStringList{};

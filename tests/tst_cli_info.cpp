@@ -36,6 +36,8 @@ class TestCliInfo : public QObject {
     QTest::newRow("model") << "nested_model.pt" << "pytorch" << "model" << 4 << "0.weight" << "[8,4]" << "F32";
     QTest::newRow("torchscript") << "scripted.pt" << "torchscript" << "" << 7 << "0.weight" << "[3,2,3,3]" << "F32";
     QTest::newRow("safetensors") << "mixed.safetensors" << "safetensors" << "" << 6 << "a.f32" << "[3,4]" << "F32";
+    QTest::newRow("legacy") << "legacy_mlp.pt" << "pytorch" << "" << 7 << "0.weight" << "[8,4]" << "F32";
+    QTest::newRow("legacy checkpoint") << "legacy_checkpoint.pt" << "pytorch" << "model" << 4 << "0.weight" << "[8,4]" << "F32";
   }
   void json() {
     QFETCH(QString, file);
@@ -78,6 +80,40 @@ class TestCliInfo : public QObject {
     QCOMPARE(QJsonDocument::fromJson(l.out).object()["architecture"].toString(), QString("mlp:4,8,3"));
     const Run m = run({"info", data("mixed.safetensors"), "--json"});
     QVERIFY(QJsonDocument::fromJson(m.out).object()["architecture"].isNull());
+  }
+
+  void keyOption() {
+    const Run r = run({"info", data("legacy_checkpoint.pt"), "--key", "ema", "--json"});
+    QCOMPARE(r.code, 0);
+    const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+    QCOMPARE(o["nesting"].toString(), QString("ema"));
+    QCOMPARE(o["entries"].toArray().toVariantList(), QVariantList({"epoch", "model", "optimizer", "ema", "config"}));
+    const Run h = run({"info", data("legacy_checkpoint.pt")});
+    QVERIFY2(h.out.contains("took the state dict under 'model' (the file also holds epoch, optimizer, ema, config; "
+                            "--key NAME takes another)"),
+             h.out.constData());
+    const Run bad = run({"info", data("legacy_checkpoint.pt"), "--key", "nope"});
+    QCOMPARE(bad.code, 1);
+    QVERIFY2(bad.err.contains("no entry 'nope'") && bad.err.count('\n') == 1, bad.err.constData());
+  }
+
+  void keyOnTwoModelCommands() {
+    // align reads both checkpoints the same way; the note says which entry it took.
+    const QString ck = data("legacy_checkpoint.pt");
+    const Run r = run({"align", ck, ck, "--method", "weight", "--key", "ema", "--json"});
+    QCOMPARE(r.code, 0);
+    QVERIFY2(r.err.contains("rebasin: note: " + ck.toUtf8() + ": took the state dict under 'ema'"), r.err.constData());
+    QVERIFY(QJsonDocument::fromJson(r.out).isObject());
+    const Run bad = run({"align", ck, ck, "--method", "weight", "--key", "config"});
+    QCOMPARE(bad.code, 1);
+    QVERIFY2(bad.err.contains("'config' holds a dict without tensors"), bad.err.constData());
+  }
+
+  void refusedGlobal() {
+    const Run r = run({"info", data("user_class.pt")});
+    QCOMPARE(r.code, 1);
+    QCOMPARE(QString(r.err), "rebasin: error: " + data("user_class.pt") +
+                                 ": refused: the file calls Python object __main__.UserConfig; nothing was executed\n");
   }
 
   void humanOutput() {

@@ -56,6 +56,9 @@ class TestTorchArchive : public QObject {
     QTest::newRow("views") << "views.pt" << "pytorch" << "";
     QTest::newRow("parameter") << "parameter.pt" << "pytorch" << "";
     QTest::newRow("torchscript") << "scripted.pt" << "torchscript" << "";
+    QTest::newRow("legacy state dict") << "legacy_mlp.pt" << "pytorch" << "";
+    QTest::newRow("legacy training checkpoint") << "legacy_checkpoint.pt" << "pytorch" << "model";
+    QTest::newRow("the only state dict, unknown key") << "custom_key.pt" << "pytorch" << "weights";
   }
   void fixtures() {
     QFETCH(QString, file);
@@ -93,8 +96,92 @@ class TestTorchArchive : public QObject {
       load_checkpoint(data_path("whole_model.pt"));
       QFAIL("no error");
     } catch (const UserError& e) {
-      QVERIFY2(QString(e.what()).contains("pickled Python object (torch.nn.modules.container Sequential)"), e.what());
+      QVERIFY2(QString(e.what()).contains(
+                   "refused: the file calls Python object torch.nn.modules.container.Sequential"),
+               e.what());
       QVERIFY2(QString(e.what()).contains("state_dict()"), e.what());
+    }
+  }
+
+  void userClassIsRefused() {
+    // A user's own class beside the state dict: torch.load would import and run it.
+    const std::string path = data_path("user_class.pt");
+    try {
+      load_checkpoint(path);
+      QFAIL("no error");
+    } catch (const UserError& e) {
+      QCOMPARE(QString(e.what()), QString::fromStdString(
+                                      path + ": refused: the file calls Python object __main__.UserConfig; "
+                                             "nothing was executed"));
+    }
+  }
+
+  void legacyViewsShareStorage() {
+    const Checkpoint ck = load_checkpoint(data_path("legacy_mlp.pt"));
+    const auto find = [&](const std::string& name) {
+      for (const auto& t : ck.tensors)
+        if (t.name == name) return t.tensor;
+      return at::Tensor();
+    };
+    const at::Tensor full = at::arange(12, at::kFloat).reshape({3, 4});
+    QVERIFY(at::equal(find("shared.full"), full));
+    QVERIFY(at::equal(find("shared.row"), full[1]));
+    QCOMPARE(find("steps").item<int64_t>(), int64_t(42));
+  }
+
+  void keyChoosesTheStateDict() {
+    const std::string path = data_path("legacy_checkpoint.pt");
+    const Checkpoint model = load_checkpoint(path);
+    QCOMPARE(model.nesting, std::string("model"));
+    QCOMPARE(model.entries, (std::vector<std::string>{"epoch", "model", "optimizer", "ema", "config"}));
+    QCOMPARE(QString::fromStdString(nesting_note(path, model)),
+             QString::fromStdString(path + ": took the state dict under 'model' (the file also holds epoch, "
+                                           "optimizer, ema, config; --key NAME takes another)"));
+    const Checkpoint ema = load_checkpoint(path, "ema");
+    QCOMPARE(ema.nesting, std::string("ema"));
+    QString why;
+    QVERIFY2(matches_expected(ema.tensors, "legacy_checkpoint.pt#ema", why), qPrintable(why));
+    const Checkpoint teacher = load_checkpoint(data_path("two_state_dicts.pt"), "teacher");
+    QVERIFY2(matches_expected(teacher.tensors, "two_state_dicts.pt#teacher", why), qPrintable(why));
+    QCOMPARE(nesting_note("x", load_checkpoint(data_path("mlp_state_dict.pt"))), std::string());
+  }
+
+  void keyErrors_data() {
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("missing key") << "legacy_checkpoint.pt" << "nope"
+                                 << "no entry 'nope' (--key; top-level keys: epoch, model, optimizer, ema, config)";
+    QTest::newRow("not a state dict") << "legacy_checkpoint.pt" << "config" << "'config' holds a dict without tensors";
+    QTest::newRow("two candidates") << "two_state_dicts.pt" << ""
+                                    << "holds several state dicts (student, teacher); choose one with --key NAME";
+    QTest::newRow("safetensors") << "mlp.safetensors" << "ema" << "--key applies to torch.save files";
+    QTest::newRow("plain state dict") << "mlp_state_dict.pt" << "ema" << "no entry 'ema'";
+  }
+  void keyErrors() {
+    QFETCH(QString, file);
+    QFETCH(QString, key);
+    QFETCH(QString, message);
+    try {
+      load_checkpoint(data_path(file.toStdString()), key.toStdString());
+      QFAIL("no error");
+    } catch (const UserError& e) {
+      QVERIFY2(QString(e.what()).contains(message) && !QString(e.what()).contains('\n'), e.what());
+    }
+  }
+
+  void legacyTruncationsAndByteFlipsAreSafe() {
+    const std::string pt = read_bytes(data_path("legacy_checkpoint.pt"));
+    for (std::size_t n = 0; n < pt.size(); n += 5)
+      QVERIFY_THROWS_EXCEPTION(UserError, parse_legacy_torch(pt.data(), n, "cut"));
+    for (std::size_t i = 0; i < pt.size(); ++i) {
+      std::string m = pt;
+      m[i] = static_cast<char>(m[i] ^ 0x5a);
+      try {
+        parse_legacy_torch(m.data(), m.size(), "mutant");
+      } catch (const UserError& e) {
+        QVERIFY2(!QString(e.what()).contains('\n'), qPrintable(QString("flip at %1").arg(i)));
+      }
     }
   }
 
@@ -124,7 +211,11 @@ class TestTorchArchive : public QObject {
     row("random bytes", random, "unrecognised format");
     row("truncated .pt (half)", pt.substr(0, pt.size() / 2), "not a valid zip archive");
     row("truncated .pt (tail)", pt.substr(0, pt.size() - 10), "not a valid zip archive");
-    row("legacy pickle", std::string("\x80\x02\x8a\x0a", 4) + random.substr(0, 40), "legacy torch.save");
+    const std::string legacy = read_bytes(data_path("legacy_mlp.pt"));
+    row("pickle without magic", std::string("\x80\x02\x8a\x0a", 4) + random.substr(0, 40),
+        "a Python pickle without torch.save's magic number");
+    row("truncated legacy (half)", legacy.substr(0, legacy.size() / 2), "legacy torch.save file");
+    row("truncated legacy (tail)", legacy.substr(0, legacy.size() - 10), "legacy torch.save file");
     row("zip magic only", "PK\x03\x04garbage", "not a valid zip archive");
   }
   void badFiles() {
@@ -179,12 +270,15 @@ class TestTorchArchive : public QObject {
   }
 
   void unpicklerRejectsCode() {
-    // pickle.dumps of os.system('x') style: GLOBAL + REDUCE is data, never a call.
+    // pickle.dumps of os.system("x") style: refused at the GLOBAL, before any call could happen.
     const std::string evil = std::string("\x80\x02" "cos\nsystem\n" "X\x01\0\0\0x" "\x85R.", 22);
-    Unpickler u(evil.data(), evil.size(), "p");
-    const PyValue& v = u.parse();
-    QCOMPARE(int(v.kind), int(PyValue::Kind::Object));
-    QCOMPARE(v.text, std::string("os system"));
+    QCOMPARE(pickle_error(evil), QString("p: refused: the file calls Python object os.system; nothing was executed"));
+    // Protocol 4's STACK_GLOBAL is checked the same way; the data types a checkpoint holds pass.
+    const std::string stacked = std::string("\x80\x04\x8c\x05posix\x8c\x06system\x93.");
+    QVERIFY(pickle_error(stacked).contains("refused: the file calls Python object posix.system"));
+    const std::string ns = std::string("\x80\x02" "cargparse\nNamespace\n" ")\x81" "}b.");
+    Unpickler u(ns.data(), ns.size(), "p");
+    QCOMPARE(int(u.parse().kind), int(PyValue::Kind::Object));
     QVERIFY(pickle_error(std::string("\x80\x02}", 3)).contains("truncated"));
     QVERIFY(pickle_error(std::string("\x80\x02", 2) + "I1\n.").contains("unsupported pickle opcode 0x49"));
     QVERIFY(pickle_error(".").contains("stack underflow"));

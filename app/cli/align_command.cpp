@@ -23,7 +23,7 @@ struct AlignCommandOptions {
   CommonOptions common;
   DataCliOptions data;
   AlignCliOptions align;
-  std::string a, b, arch = "auto", out, perm_out, split = "test";
+  std::string a, b, arch = "auto", key, out, perm_out, split = "test";
   int points = 25;
   bool no_bn_reset = false;
 };
@@ -45,7 +45,8 @@ void run_align(AlignCommandOptions& o) {
     splits = data::load_dataset(o.data.data, to_data_options(o.data, 0));
     io = nn::model_io(splits.train);
   }
-  nn::ModelPair pair = nn::load_model_pair(o.a, o.b, o.arch, io);
+  nn::ModelPair pair = nn::load_model_pair(o.a, o.b, o.arch, io, o.key);
+  for (const std::string& note : pair.notes) std::cerr << "rebasin: note: " << note << std::endl;
   const nn::Architecture& arch = *pair.arch;
   if (have_data) train::check_data_fits(arch, splits.train);
   if (!o.common.json)
@@ -98,7 +99,8 @@ void add_align_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("align", "Align model B to model A by permuting B's hidden units");
   cmd->add_option("A", o->a, "Reference model (safetensors, .pt/.pth/.ckpt, TorchScript)")->required();
   cmd->add_option("B", o->b, "Model to align to A")->required();
-  cmd->add_option("--arch", o->arch, "Architecture (e.g. mlp:784,512,512,10, resnet20x4, tv:resnet18, tv:vgg11_bn), or auto (detected from the tensors' names and shapes)")->capture_default_str();
+  cmd->add_option("--arch", o->arch, "Architecture (e.g. mlp:784,512,512,10, resnet20x4, tv:resnet18, tv:vgg11_bn), the path of a TorchScript model of the same network, or auto (detected from the tensors' names and shapes; a TorchScript A is its own architecture)")->capture_default_str();
+  cmd->add_option("--key", o->key, "torch.save checkpoints: take the state dict under this top-level key (e.g. ema)");
   add_align_options(cmd, o->align);
   add_data_options(cmd, o->data, false);
   cmd->add_option("--split", o->split, "Split the barriers are measured on")->check(CLI::IsMember({"test", "train"}))->capture_default_str();

@@ -19,7 +19,7 @@ namespace {
 
 struct InfoOptions {
   CommonOptions common;  // only --json applies: info computes nothing
-  std::string file;
+  std::string file, key;
 };
 
 std::string shape_text(const at::Tensor& t) {
@@ -78,7 +78,7 @@ void print_graph_groups(const nlohmann::json& j) {
 }
 
 void run_info(const InfoOptions& o) {
-  const io::Checkpoint ck = io::load_checkpoint(o.file);
+  const io::Checkpoint ck = io::load_checkpoint(o.file, o.key);
   nlohmann::json graph;
   if (ck.format == "torchscript") {
     const auto arch = nn::graph::make_graph_architecture(o.file);
@@ -95,6 +95,7 @@ void run_info(const InfoOptions& o) {
   if (o.common.json) {
     emit({{"format", ck.format},
           {"nesting", ck.nesting},
+          {"entries", ck.entries},
           {"tensors", tensors},
           {"parameters", total},
           {"architecture", arch.empty() ? nlohmann::json(nullptr) : nlohmann::json(arch)},
@@ -104,6 +105,7 @@ void run_info(const InfoOptions& o) {
   }
   std::cout << o.file << ": " << ck.format
             << (ck.nesting.empty() ? "" : " (state dict under \"" + ck.nesting + "\")") << "\n";
+  if (const std::string note = io::nesting_note(o.file, ck); !note.empty()) std::cout << note << "\n";
   for (const auto& [name, t] : ck.tensors)
     std::cout << "  " << name << "  " << shape_text(t) << "  " << io::dtype_code(t.scalar_type()) << "\n";
   std::cout << ck.tensors.size() << " tensors, " << total << " parameters; architecture: "
@@ -119,6 +121,7 @@ void add_info_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "info", "List a checkpoint's tensors (safetensors, torch.save .pt/.pth/.ckpt, TorchScript)");
   cmd->add_option("FILE", o->file, "Checkpoint file (format detected from its content)")->required();
+  cmd->add_option("--key", o->key, "torch.save checkpoints: take the state dict under this top-level key (e.g. ema)");
   cmd->add_flag("--json", o->common.json, "Print one JSON object on stdout and nothing else there");
   cmd->callback([o] { run_info(*o); });
 }

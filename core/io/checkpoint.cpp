@@ -19,7 +19,23 @@ bool looks_like_text(const unsigned char* p, std::size_t n) {
 
 }  // namespace
 
-Checkpoint load_checkpoint(const std::string& path) {
+std::string nesting_note(const std::string& path, const Checkpoint& ck) {
+  if (ck.nesting.empty()) return {};
+  std::string others;
+  std::size_t n = 0;
+  for (const std::string& e : ck.entries) {
+    if (e == ck.nesting) continue;
+    if (++n > 8) {
+      others += ", ...";
+      break;
+    }
+    others += (others.empty() ? "" : ", ") + e;
+  }
+  return path + ": took the state dict under '" + ck.nesting + "'" +
+         (others.empty() ? std::string() : " (the file also holds " + others + "; --key NAME takes another)");
+}
+
+Checkpoint load_checkpoint(const std::string& path, const std::string& key) {
   struct stat st {};
   require(::stat(path.c_str(), &st) == 0, path + ": no such file");
   require(!S_ISDIR(st.st_mode), path + ": is a directory, not a checkpoint file");
@@ -39,13 +55,15 @@ Checkpoint load_checkpoint(const std::string& path) {
     // LibTorch check (TorchScript's own loader is not ours), it stays a one-line user error.
     try {
       if (is_torchscript(list_zip_records(path))) {
+        require(key.empty(), path + ": --key applies to torch.save files; this is a TorchScript archive");
         ck.format = "torchscript";
         ck.tensors = read_torchscript(path);
       } else {
         ck.format = "pytorch";
-        StateDict sd = read_torch_archive(path);
+        StateDict sd = read_torch_archive(path, key);
         ck.nesting = std::move(sd.nesting);
         ck.tensors = std::move(sd.tensors);
+        ck.entries = std::move(sd.entries);
       }
     } catch (const c10::Error& e) {
       const std::string what = e.what_without_backtrace();
@@ -53,6 +71,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     }
     return ck;
   }
+  require(key.empty() || (n >= 2 && head[0] == 0x80),
+          path + ": --key applies to torch.save files; this one holds a single state dict");
   // A JSON object right after the 8-byte length: safetensors, even when the length is wrong,
   // so a truncated file gets the reader's precise message.
   if (n >= 9 && head[8] == '{') {
@@ -60,9 +80,16 @@ Checkpoint load_checkpoint(const std::string& path) {
     ck.tensors = read_safetensors(path).tensors;
     return ck;
   }
-  require(!(n >= 2 && head[0] == 0x80 && head[1] <= 5),
-          path + ": legacy torch.save format (before PyTorch 1.6) is not supported; re-save it "
-                 "with a current PyTorch");
+  if (n >= 2 && head[0] == 0x80 && head[1] <= 5) {
+    // A pickle: the legacy torch.save format (before PyTorch 1.6), or a pickle that is not one.
+    require(is_legacy_torch(head, n), path + ": a Python pickle without torch.save's magic number, not a checkpoint");
+    ck.format = "pytorch";
+    StateDict sd = read_legacy_torch(path, key);
+    ck.nesting = std::move(sd.nesting);
+    ck.tensors = std::move(sd.tensors);
+    ck.entries = std::move(sd.entries);
+    return ck;
+  }
   require(!looks_like_text(head, n), path + ": a text file, not a checkpoint");
   throw UserError(path + ": unrecognised format (expected safetensors, a torch.save .pt/.pth/.ckpt "
                          "archive or TorchScript)");

@@ -9,6 +9,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <memory>
 #include <unordered_map>
 
@@ -139,33 +143,114 @@ std::string describe(const PyValue* v) {
   return "a value that is not a dict";
 }
 
+// A name from the file as error messages show it: one line, not too long.
+std::string shown(const std::string& name) {
+  std::string out = name.size() > 80 ? name.substr(0, 77) + "..." : name;
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return out;
+}
+
 // Where torch.save users put the state dict; checked in this order after the top level.
 const char* const kNestings[] = {"state_dict", "model", "model_state_dict", "module", "net", "network", "ema"};
 
-const PyValue* find_state_dict(const PyValue& root, const std::string& label, std::string& nesting) {
+std::string key_list(const PyValue& root, const std::string& skip = {}) {
+  std::string keys;
+  std::size_t n = 0;
+  for (const auto& [k, v] : root.entries) {
+    if (k->kind != PyValue::Kind::String || k->text == skip) continue;
+    if (++n > 8) return keys + ", ...";
+    keys += (keys.empty() ? "" : ", ") + shown(k->text);
+  }
+  return keys;
+}
+
+// The state dict inside `root`: the top level, the entry `key` when given, else the first of
+// kNestings that holds one, else the only top-level entry that holds one.
+const PyValue* find_state_dict(const PyValue& root, const std::string& label, const std::string& key,
+                               std::string& nesting) {
   nesting.clear();
-  if (is_tensor_dict(&root)) return &root;
+  if (key.empty() && is_tensor_dict(&root)) return &root;
   require(root.kind == PyValue::Kind::Dict,
           label + ": holds " + describe(&root) + ", not a state dict; save model.state_dict() instead");
-  for (const char* key : kNestings) {
-    if (const PyValue* v = root.get(key)) {
+  if (!key.empty()) {
+    const PyValue* v = root.get(key);
+    require(v, label + ": no entry '" + key + "' (--key; top-level keys: " +
+                   (root.entries.empty() ? "none" : key_list(root)) + ")");
+    require(is_tensor_dict(v), label + ": '" + key + "' holds " + describe(v) + ", not a state dict");
+    nesting = key;
+    return v;
+  }
+  for (const char* known : kNestings) {
+    if (const PyValue* v = root.get(known)) {
       if (is_tensor_dict(v)) {
-        nesting = key;
+        nesting = known;
         return v;
       }
-      require(v->kind != PyValue::Kind::Object, label + ": '" + key + "' holds " + describe(v) +
+      require(v->kind != PyValue::Kind::Object, label + ": '" + known + "' holds " + describe(v) +
                                                     ", not a state dict; save model.state_dict() instead");
     }
   }
-  std::string keys;
-  for (std::size_t i = 0; i < root.entries.size() && i < 8; ++i)
-    if (root.entries[i].first->kind == PyValue::Kind::String)
-      keys += (keys.empty() ? "" : ", ") + root.entries[i].first->text;
+  std::vector<std::string> candidates;
+  for (const auto& [k, v] : root.entries)
+    if (k->kind == PyValue::Kind::String && is_tensor_dict(v)) candidates.push_back(k->text);
+  if (candidates.size() == 1) {
+    nesting = candidates[0];
+    return root.get(nesting);
+  }
+  if (candidates.size() > 1) {
+    std::string names;
+    for (const std::string& c : candidates) names += (names.empty() ? "" : ", ") + shown(c);
+    throw UserError(label + ": holds several state dicts (" + names + "); choose one with --key NAME");
+  }
   throw UserError(label + ": no state dict found (a dict whose values are all tensors; top-level keys: " +
-                  (keys.empty() ? "none" : keys) + ")");
+                  (root.entries.empty() ? "none" : key_list(root)) + ")");
 }
 
-StateDict read_archive(const std::shared_ptr<ReadAdapterInterface>& in, const std::string& label) {
+// The whole storage record a tensor's Storage value names, as a flat tensor of its dtype with at
+// least s.numel elements (it may be a view of the file's bytes: build_state_dict copies).
+using StorageLoader = std::function<at::Tensor(const PyValue& s, const std::string& where)>;
+
+StateDict build_state_dict(const PyValue& root, const std::string& label, const std::string& key,
+                           const StorageLoader& load) {
+  StateDict out;
+  const PyValue* dict = find_state_dict(root, label, key, out.nesting);
+  if (!out.nesting.empty())
+    for (const auto& [k, v] : root.entries)
+      if (k->kind == PyValue::Kind::String) out.entries.push_back(k->text);
+
+  // Storages are loaded once each, only for the tensors kept (optimizer state is never read);
+  // views of one storage share it, and every result is its own contiguous copy.
+  std::unordered_map<std::string, at::Tensor> storages;
+  for (const auto& [name, t] : dict->entries) {
+    const std::string where = label + ": tensor '" + shown(name->text) + "'";
+    require(t->text.empty(), where + ": " + t->text);
+    const PyValue& s = *t->storage;
+    auto it = storages.find(s.text);
+    if (it == storages.end()) {
+      at::Tensor st;
+      if (s.numel == 0) {
+        st = at::empty({0}, at::TensorOptions().dtype(s.dtype));
+      } else {
+        st = load(s, where);
+        // Bytes other than 0/1 are not valid bools; normalising also copies off the record.
+        if (s.dtype == at::kBool) st = st.view(at::kByte).ne(0);
+      }
+      it = storages.emplace(s.text, st).first;
+    }
+    // A second reference to the same record must not claim a larger or differently typed
+    // storage than the one loaded (the view checks used the claimed size).
+    require(it->second.numel() >= s.numel && it->second.scalar_type() == s.dtype,
+            where + ": storage record data/" + s.text + " is declared with two different sizes or types");
+    at::Tensor value = at::empty(t->sizes, at::TensorOptions().dtype(s.dtype));
+    value.copy_(it->second.as_strided(t->sizes, t->strides, t->offset));
+    out.tensors.push_back({name->text, value});
+  }
+  return out;
+}
+
+StateDict read_archive(const std::shared_ptr<ReadAdapterInterface>& in, const std::string& label,
+                       const std::string& key) {
   const std::vector<ZipRecord> records = scan_zip(*in, label);
   require(!records.empty(), label + ": empty zip archive, not a PyTorch checkpoint");
   require(!is_torchscript(records), label + ": is a TorchScript archive, not a torch.save archive");
@@ -200,52 +285,26 @@ StateDict read_archive(const std::shared_ptr<ReadAdapterInterface>& in, const st
   }
   check_stored("data.pkl");
   auto [pkl, pkl_size] = get("data.pkl");
-  Unpickler unpickler(static_cast<const char*>(pkl.get()), pkl_size, label + ": data.pkl");
+  Unpickler unpickler(static_cast<const char*>(pkl.get()), pkl_size, label + ": data.pkl", label);
   const PyValue& root = unpickler.parse();
-  StateDict out;
-  const PyValue* dict = find_state_dict(root, label, out.nesting);
-
-  // Storages are loaded once each, only for the tensors kept (optimizer state is never read);
-  // views of one storage share it, and every result is its own contiguous copy.
-  std::unordered_map<std::string, at::Tensor> storages;
-  for (const auto& [key, t] : dict->entries) {
-    const std::string where = label + ": tensor '" + key->text + "'";
-    require(t->text.empty(), where + ": " + t->text);
-    const PyValue& s = *t->storage;
-    auto it = storages.find(s.text);
-    if (it == storages.end()) {
-      const std::string rec = "data/" + s.text;
-      const auto r = by_name.find(prefix + rec);
-      require(r != by_name.end(), where + ": storage record " + rec + " is missing");
-      check_stored(rec);
-      const std::uint64_t need = static_cast<std::uint64_t>(s.numel) * c10::elementSize(s.dtype);
-      require(r->second->size >= need, where + ": storage record " + rec + " has " +
-                                           std::to_string(r->second->size) + " bytes, expected " +
-                                           std::to_string(need));
-      const auto opts = at::TensorOptions().dtype(s.dtype);
-      at::Tensor st;
-      if (s.numel == 0) {
-        st = at::empty({0}, opts);
-      } else {
-        auto [ptr, n] = get(rec);
-        require(n >= need, where + ": storage record " + rec + " is short");
-        auto holder = std::make_shared<at::DataPtr>(std::move(ptr));
-        st = at::from_blob(holder->get(), {s.numel}, [holder](void*) {}, opts);
-        // Bytes other than 0/1 are not valid bools; normalising also copies off the record.
-        if (s.dtype == at::kBool) st = st.view(at::kByte).ne(0);
-      }
-      it = storages.emplace(s.text, st).first;
-    }
-    // A second reference to the same record must not claim a larger or differently typed
-    // storage than the one loaded (the view checks used the claimed size).
-    require(it->second.numel() >= s.numel && it->second.scalar_type() == s.dtype,
-            where + ": storage record data/" + s.text + " is declared with two different sizes or types");
-    at::Tensor value = at::empty(t->sizes, at::TensorOptions().dtype(s.dtype));
-    value.copy_(it->second.as_strided(t->sizes, t->strides, t->offset));
-    out.tensors.push_back({key->text, value});
-  }
-  return out;
+  return build_state_dict(root, label, key, [&](const PyValue& s, const std::string& where) {
+    const std::string rec = "data/" + s.text;
+    const auto r = by_name.find(prefix + rec);
+    require(r != by_name.end(), where + ": storage record " + shown(rec) + " is missing");
+    check_stored(rec);
+    const std::uint64_t need = static_cast<std::uint64_t>(s.numel) * c10::elementSize(s.dtype);
+    require(r->second->size >= need, where + ": storage record " + rec + " has " +
+                                         std::to_string(r->second->size) + " bytes, expected " +
+                                         std::to_string(need));
+    auto [ptr, n] = get(rec);
+    require(n >= need, where + ": storage record " + rec + " is short");
+    auto holder = std::make_shared<at::DataPtr>(std::move(ptr));
+    return at::from_blob(holder->get(), {s.numel}, [holder](void*) {}, at::TensorOptions().dtype(s.dtype));
+  });
 }
+
+// torch.save's magic number (0x1950a86a20f9469cfc6c), little-endian, as the first pickle holds it.
+const char kLegacyMagic[] = "\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19";
 
 }  // namespace
 
@@ -269,18 +328,98 @@ bool is_torchscript(const std::vector<ZipRecord>& records) {
   });
 }
 
-StateDict read_torch_archive(const std::string& path) {
+StateDict read_torch_archive(const std::string& path, const std::string& key) {
   std::shared_ptr<ReadAdapterInterface> in;
   try {
     in = std::make_shared<caffe2::serialize::FileAdapter>(path);
   } catch (const c10::Error& e) {
     throw UserError(path + ": cannot read: " + first_line(e.what_without_backtrace()));
   }
-  return read_archive(in, path);
+  return read_archive(in, path, key);
 }
 
-StateDict parse_torch_archive(const void* data, std::size_t size, const std::string& label) {
-  return read_archive(std::make_shared<BoundedMemoryAdapter>(data, size), label);
+StateDict parse_torch_archive(const void* data, std::size_t size, const std::string& label, const std::string& key) {
+  return read_archive(std::make_shared<BoundedMemoryAdapter>(data, size), label, key);
+}
+
+bool is_legacy_torch(const void* data, std::size_t size) {
+  // PROTO n, LONG1 10 <magic> STOP: how every protocol writes that first pickle (a FRAME first
+  // from protocol 4 on).
+  const auto* p = static_cast<const unsigned char*>(data);
+  if (size < 15 || p[0] != 0x80) return false;
+  std::size_t at = 2;
+  if (p[1] >= 4 && p[2] == 0x95) at += 9;
+  return size >= at + 13 && p[at] == 0x8a && p[at + 1] == 10 && std::memcmp(p + at + 2, kLegacyMagic, 10) == 0;
+}
+
+StateDict parse_legacy_torch(const void* data, std::size_t size, const std::string& label, const std::string& key) {
+  const char* bytes = static_cast<const char*>(data);
+  const std::string where = label + ": legacy torch.save file";
+  require(is_legacy_torch(data, size), label + ": a Python pickle without torch.save's magic number, not a checkpoint");
+  std::deque<Unpickler> pickles;  // the values of every pickle live until the tensors are copied
+  std::size_t pos = 0;
+  const auto next = [&](const char* what) -> const PyValue& {
+    require(pos < size, where + ": ends before its " + what + " (truncated)");
+    Unpickler& u = pickles.emplace_back(bytes + pos, size - pos, where + ": " + what, label);
+    const PyValue& v = u.parse();
+    pos += u.consumed();
+    return v;
+  };
+  next("magic number");
+  const PyValue& protocol = next("protocol version");
+  require(protocol.kind == PyValue::Kind::Int && protocol.integer == 1001,
+          where + ": unsupported protocol version (expected 1001)");
+  const PyValue& sys_info = next("system info");
+  if (const PyValue* little = sys_info.get("little_endian"))
+    require(little->kind == PyValue::Kind::Bool && little->boolean,
+            where + ": storages are big-endian; only little-endian is supported");
+  const PyValue& root = next("data pickle");
+  const Unpickler& data_pickle = pickles.back();
+  const PyValue& keys = next("storage keys");
+  require(keys.kind == PyValue::Kind::List, where + ": the storage keys are not a list");
+
+  // Then every storage in the keys' order: an int64 element count and that many elements.
+  struct Raw {
+    std::int64_t numel;
+    const char* bytes;
+  };
+  std::unordered_map<std::string, Raw> raw;
+  for (const PyValue* k : keys.items) {
+    require(k->kind == PyValue::Kind::String, where + ": a storage key is not a string");
+    const auto type = data_pickle.storage_types().find(k->text);
+    require(type != data_pickle.storage_types().end(),
+            where + ": storage '" + shown(k->text) + "' is listed but no tensor uses it");
+    const std::size_t element = storage_element_size_of(type->second);
+    require(element > 0, where + ": storage '" + shown(k->text) + "' has an unsupported type (" + shown(type->second) + ")");
+    require(size - pos >= 8, where + ": storage '" + shown(k->text) + "' is missing (truncated)");
+    std::uint64_t n = 0;
+    for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[pos + i]);
+    pos += 8;
+    require(n <= (std::uint64_t(1) << 56) && n * element <= size - pos,
+            where + ": storage '" + shown(k->text) + "' runs past the end of the file (truncated)");
+    require(raw.emplace(k->text, Raw{static_cast<std::int64_t>(n), bytes + pos}).second,
+            where + ": storage '" + shown(k->text) + "' is listed twice");
+    pos += n * element;
+  }
+  return build_state_dict(root, label, key, [&](const PyValue& s, const std::string& tensor) {
+    const auto r = raw.find(s.text);
+    require(r != raw.end(), tensor + ": storage '" + shown(s.text) + "' is not in the file");
+    require(r->second.numel >= s.numel, tensor + ": storage '" + shown(s.text) + "' has " +
+                                            std::to_string(r->second.numel) + " elements, expected " +
+                                            std::to_string(s.numel));
+    // Copied out: the file's bytes are not aligned for the element type.
+    at::Tensor st = at::empty({s.numel}, at::TensorOptions().dtype(s.dtype));
+    std::memcpy(st.data_ptr(), r->second.bytes, static_cast<std::size_t>(s.numel) * st.element_size());
+    return st;
+  });
+}
+
+StateDict read_legacy_torch(const std::string& path, const std::string& key) {
+  std::ifstream in(path, std::ios::binary);
+  require(in.good(), path + ": cannot open file");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  require(!in.bad(), path + ": cannot read file");
+  return parse_legacy_torch(bytes.data(), bytes.size(), path, key);
 }
 
 NamedTensors read_torchscript(const std::string& path) {

@@ -60,7 +60,52 @@ bool int_tuple(const PyValue* v, std::vector<std::int64_t>& out) {
   return true;
 }
 
+// Globals that are plain data (or torch's own tensor rebuilders): a state dict, optimizer state
+// and hyper-parameters need nothing else. Protocol 2 pickles spell builtins as __builtin__.
+bool allowed_global(const std::string& module, const std::string& name) {
+  static const char* const kBuiltins[] = {"set", "frozenset", "list", "dict", "tuple", "int", "float", "complex",
+                                          "str", "bytes", "bytearray", "bool", "slice", "range"};
+  static const char* const kTorch[] = {"Size", "device", "dtype", "Tensor", "float32", "float", "float64",
+                                       "double", "float16", "half", "bfloat16", "int64", "long", "int32", "int",
+                                       "int16", "short", "int8", "uint8", "bool", "complex64", "complex128",
+                                       "strided", "sparse_coo", "preserve_format", "contiguous_format",
+                                       "channels_last"};
+  const auto in = [&](const auto& names) {
+    for (const char* n : names)
+      if (name == n) return true;
+    return false;
+  };
+  if (module == "builtins" || module == "__builtin__") return in(kBuiltins);
+  if (module == "collections") return name == "OrderedDict" || name == "defaultdict" || name == "deque";
+  if (module == "copyreg" || module == "copy_reg") return name == "_reconstructor";  // its class is checked too
+  if (module == "_codecs") return name == "encode";  // protocol 2's spelling of bytes
+  if (module == "argparse") return name == "Namespace";
+  if (module == "torch") return in(kTorch) || (name.size() > 7 && name.compare(name.size() - 7, 7, "Storage") == 0);
+  if (module == "torch._utils") return name.rfind("_rebuild_", 0) == 0;
+  if (module == "torch._tensor") return name == "_rebuild_from_type_v2";
+  if (module == "torch.nn.parameter") return name == "Parameter";
+  if (module == "torch.serialization") return name == "_get_layout";
+  if (module == "numpy" || module == "numpy.core.multiarray" || module == "numpy._core.multiarray")
+    return name == "dtype" || name == "ndarray" || name == "scalar" || name == "_reconstruct";
+  return false;
+}
+
+std::size_t storage_element_size(const std::string& type) {
+  static const std::pair<const char*, std::size_t> kSizes[] = {
+      {"torch FloatStorage", 4},   {"torch DoubleStorage", 8},        {"torch HalfStorage", 2},
+      {"torch BFloat16Storage", 2}, {"torch LongStorage", 8},         {"torch IntStorage", 4},
+      {"torch ShortStorage", 2},   {"torch CharStorage", 1},          {"torch ByteStorage", 1},
+      {"torch BoolStorage", 1},    {"torch ComplexFloatStorage", 8},  {"torch ComplexDoubleStorage", 16},
+      {"torch QInt8Storage", 1},   {"torch QUInt8Storage", 1},        {"torch QInt32Storage", 4},
+      {"torch QUInt4x2Storage", 1}, {"torch QUInt2x4Storage", 1}};
+  for (const auto& [name, n] : kSizes)
+    if (type == name) return n;
+  return 0;
+}
+
 }  // namespace
+
+std::size_t storage_element_size_of(const std::string& type) { return storage_element_size(type); }
 
 const PyValue* PyValue::get(const std::string& key) const {
   if (kind != Kind::Dict) return nullptr;
@@ -68,8 +113,8 @@ const PyValue* PyValue::get(const std::string& key) const {
   return it == index.end() ? nullptr : entries[it->second].second;
 }
 
-Unpickler::Unpickler(const char* data, std::size_t size, std::string label)
-    : data_(data), size_(size), label_(std::move(label)) {}
+Unpickler::Unpickler(const char* data, std::size_t size, std::string label, std::string file_label)
+    : data_(data), size_(size), label_(std::move(label)), file_label_(file_label.empty() ? label_ : std::move(file_label)) {}
 
 void Unpickler::fail(const std::string& what) const {
   throw UserError(label_ + ": " + what + " (at byte " + std::to_string(pos_) + ")");
@@ -124,7 +169,21 @@ std::string Unpickler::read_line() {
 }
 
 PyValue* Unpickler::global(const std::string& module, const std::string& name) {
-  // Only a name is recorded; what a global means is decided in call()/persistent_load().
+  // Only a name is recorded; what a global means is decided in call()/persistent_load(). A name
+  // outside the allowed set ends the parse: loading such a file in Python would run its code.
+  if (!allowed_global(module, name)) {
+    const auto plain = [](const std::string& t) {
+      for (const char c : t)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+      return valid_utf8(t);
+    };
+    const bool printable = plain(module) && plain(name) && module.size() + name.size() < 200;
+    const std::string what = printable ? module + "." + name : std::string("with an unprintable name");
+    const bool torch_module = module.rfind("torch.nn.modules.", 0) == 0 || module.rfind("torchvision.", 0) == 0;
+    throw UserError(file_label_ + ": refused: the file calls Python object " + what +
+                    (torch_module ? " (a whole pickled model: save model.state_dict() instead)" : "") +
+                    "; nothing was executed");
+  }
   PyValue* g = make(Kind::Global);
   g->text = module + " " + name;
   return g;
@@ -145,16 +204,29 @@ PyValue* Unpickler::call(PyValue* callable, PyValue* args) {
 }
 
 PyValue* Unpickler::persistent_load(PyValue* pid) {
+  // Zip format: ('storage', type, key, location, numel); legacy format: the same and a view,
+  // None or (view key, offset, size) inside the storage `key`.
   std::int64_t numel = 0;
-  if (pid->kind != Kind::Tuple || pid->items.size() != 5 || pid->items[0]->kind != Kind::String ||
-      pid->items[0]->text != "storage" || pid->items[1]->kind != Kind::Global ||
-      pid->items[2]->kind != Kind::String || !as_int(pid->items[4], numel) || numel < 0 ||
-      numel > (std::int64_t(1) << 56))
+  if (pid->kind != Kind::Tuple || (pid->items.size() != 5 && pid->items.size() != 6) ||
+      pid->items[0]->kind != Kind::String || pid->items[0]->text != "storage" ||
+      pid->items[1]->kind != Kind::Global || pid->items[2]->kind != Kind::String ||
+      !as_int(pid->items[4], numel) || numel < 0 || numel > (std::int64_t(1) << 56))
     fail("unsupported persistent id (expected ('storage', type, key, location, numel))");
+  std::int64_t view_offset = 0, view_numel = -1;
+  if (pid->items.size() == 6 && pid->items[5]->kind != Kind::None) {
+    const PyValue* view = pid->items[5];
+    if (view->kind != Kind::Tuple || view->items.size() != 3 || !as_int(view->items[1], view_offset) ||
+        !as_int(view->items[2], view_numel) || view_offset < 0 || view_numel < 0 || view_offset > numel ||
+        view_numel > numel - view_offset)
+      fail("unsupported storage view (expected (key, offset, size) inside the storage)");
+  }
+  storage_types_.emplace(pid->items[2]->text, pid->items[1]->text);
   PyValue* s = make(Kind::Storage);
   s->dtype = storage_dtype(pid->items[1]->text);
   s->text = pid->items[2]->text;
   s->numel = numel;
+  s->view_offset = view_offset;
+  s->view_numel = view_numel;
   if (s->dtype == at::ScalarType::Undefined) {
     // Kept as an unusable storage: harmless unless a wanted tensor lives in it.
     PyValue* bad = make(Kind::Object);
@@ -197,11 +269,13 @@ PyValue* Unpickler::rebuild_tensor(const std::vector<PyValue*>& args) {
     if (numel > (__int128(1) << 62)) numel = __int128(1) << 62;
     if (t->sizes[d] > 0) last += __int128(t->sizes[d] - 1) * t->strides[d];
   }
-  const __int128 storage_numel = args[0]->numel;
+  const std::int64_t extent = args[0]->view_numel >= 0 ? args[0]->view_numel : args[0]->numel;
+  const __int128 storage_numel = extent;
   if (numel > 0 && (last >= storage_numel || numel > storage_numel))
-    t->text = "tensor view runs past the end of its storage (" + std::to_string(args[0]->numel) + " elements)";
-  else if (numel == 0 && t->offset > args[0]->numel)
+    t->text = "tensor view runs past the end of its storage (" + std::to_string(extent) + " elements)";
+  else if (numel == 0 && t->offset > extent)
     t->text = "tensor offset runs past the end of its storage";
+  t->offset += args[0]->view_offset;  // from here on, relative to the whole storage record
   return t;
 }
 
@@ -375,6 +449,7 @@ const PyValue& Unpickler::parse() {
         PyValue* v = make(Kind::Int);
         if (n > 8) {
           v->big_int = true;
+          v->text.assign(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
         } else if (n > 0) {
           std::uint64_t u = 0;
           for (std::int64_t i = n; i-- > 0;) u = (u << 8) | p[i];

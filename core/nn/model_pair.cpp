@@ -18,14 +18,16 @@ std::string recorded_arch(const std::string& path, const io::Checkpoint& ck, con
 }
 
 ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, const std::string& arch,
-                          const nn::ModelIO& io) {
+                          const nn::ModelIO& io, const std::string& key) {
   ModelPair p;
-  const io::Checkpoint a_file = io::load_checkpoint(a_path);
+  const io::Checkpoint a_file = io::load_checkpoint(a_path, key);
   // A TorchScript A under --arch auto is its own architecture (the spec derived from its graph).
   const std::string a_arch = arch == "auto" && graph::is_torchscript_file(a_path) ? a_path
                                                                                  : recorded_arch(a_path, a_file, arch);
   nn::MappedModel ma = nn::map_checkpoint(a_file.tensors, a_arch, io);
-  p.b_file = io::load_checkpoint(b_path);
+  p.b_file = io::load_checkpoint(b_path, key);
+  for (const auto& [path, ck] : {std::pair<const std::string&, const io::Checkpoint&>{a_path, a_file}, {b_path, p.b_file}})
+    if (const std::string note = io::nesting_note(path, ck); !note.empty()) p.notes.push_back(note);
   // B must fit the architecture A was mapped onto (not a second auto-detection); a graph
   // model is not derived twice: B's tensors are matched to it by name.
   nn::MappedModel mb;

@@ -20,10 +20,13 @@ struct ModelPair {
   NamedTensors a, b;                   // spec names and order
   io::Checkpoint b_file;               // B as stored: its names and dtypes, for writing B back
   std::vector<std::string> b_names;    // stored name of each spec entry ("" when absent)
+  std::vector<std::string> notes;      // which entry of a nested checkpoint was taken (io::nesting_note)
 };
 
+// `key` (torch.save files, both models) takes the state dict under that top-level key
+// (io::load_checkpoint).
 ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, const std::string& arch,
-                          const nn::ModelIO& io);
+                          const nn::ModelIO& io, const std::string& key = {});
 
 // B's aligned parameters under B's original tensor names and dtypes, in B's file order
 // (tensors the spec does not cover are kept as they were).

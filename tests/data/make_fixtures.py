@@ -33,6 +33,13 @@ def describe(sd):
     return out
 
 
+class UserConfig:
+    """Stands for a user's own class pickled into a checkpoint (as __main__.UserConfig)."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+
 def mlp():
     return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
 
@@ -152,6 +159,39 @@ def write_committed():
     st["f.scalar"] = torch.tensor(1.25)
     write_safetensors("mixed.safetensors", st, {"format": "pt", "source": "make_fixtures.py"})
     write_safetensors("mlp.safetensors", collections.OrderedDict(mlp().state_dict()))
+
+    # Legacy torch.save format (PyTorch before 1.6): a chain of pickles, then the raw storages.
+    # A state dict with a view sharing its storage and an int64 buffer ...
+    lsd = collections.OrderedDict(mlp().state_dict())
+    shared = torch.arange(12, dtype=torch.float32).reshape(3, 4)
+    lsd["shared.full"] = shared
+    lsd["shared.row"] = shared[1]
+    lsd["steps"] = torch.tensor(42, dtype=torch.int64)
+    torch.save(lsd, os.path.join(HERE, "legacy_mlp.pt"), _use_new_zipfile_serialization=False)
+    expected["legacy_mlp.pt"] = describe(lsd)
+    # ... and a training checkpoint: the model's state dict beside optimizer state, the epoch,
+    # EMA weights and a config dict (the EMA weights are what --key ema picks).
+    net = mlp()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    net(torch.randn(2, 4)).sum().backward()
+    opt.step()
+    ema = collections.OrderedDict((k, v.detach() * 0.5) for k, v in net.state_dict().items())
+    train_ckpt = {"epoch": 12, "model": net.state_dict(), "optimizer": opt.state_dict(), "ema": ema,
+                  "config": {"lr": 1e-3, "widths": [4, 8, 3]}}
+    torch.save(train_ckpt, os.path.join(HERE, "legacy_checkpoint.pt"), _use_new_zipfile_serialization=False)
+    expected["legacy_checkpoint.pt"] = describe(net.state_dict())
+    expected["legacy_checkpoint.pt#ema"] = describe(ema)
+
+    # State dicts under names the reader does not know: one (taken), two (--key must choose).
+    wsd = mlp().state_dict()
+    save("custom_key.pt", {"weights": wsd, "step": 5}, wsd)
+    student, teacher = mlp().state_dict(), mlp().state_dict()
+    torch.save({"student": student, "teacher": teacher, "step": 5}, os.path.join(HERE, "two_state_dicts.pt"))
+    expected["two_state_dicts.pt#teacher"] = describe(teacher)
+
+    # A user's own class next to the state dict: torch.load would import and run it; we refuse.
+    user = {"state_dict": mlp().state_dict(), "config": UserConfig(lr=0.1)}
+    torch.save(user, os.path.join(HERE, "user_class.pt"))
 
     with open(os.path.join(HERE, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)
