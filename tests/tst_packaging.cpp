@@ -173,6 +173,45 @@ class TestPackaging : public QObject {
     QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
   }
 
+  // The installed programs are linked hardened: PIE, full RELRO, immediate binding.
+  void programsAreHardened() {
+    const QStringList programs = installedPrograms();
+    QVERIFY(!programs.isEmpty());
+    for (const QString& program : programs) {
+      const QString path = installed_.filePath("bin/" + program);
+      const Run header = runProgram(QStringLiteral("readelf"), {"-hW", path});
+      if (header.code < 0) QSKIP("readelf (binutils) is not installed");
+      QVERIFY2(header.out.contains("DYN (Position-Independent Executable"), qPrintable(program + ": not PIE"));
+      QVERIFY2(runProgram(QStringLiteral("readelf"), {"-lW", path}).out.contains("GNU_RELRO"),
+               qPrintable(program + ": no RELRO segment"));
+      const QString dynamic = runProgram(QStringLiteral("readelf"), {"-dW", path}).out;
+      QVERIFY2(dynamic.contains("BIND_NOW") || dynamic.contains(QRegularExpression("Flags:.* NOW")),
+               qPrintable(program + ": not linked with -z now"));
+    }
+  }
+
+  // An installed program looks for data where the package and the user put it, never in the
+  // source tree of the machine that built it (here: the digits set under <source>/data).
+  void installedProgramsIgnoreTheSourceTree() {
+    if (!QFile::exists(REBASIN_SOURCE_ROOT "/data/digits/digits.csv.gz"))
+      QSKIP("no digits under <source>/data (scripts/setup.sh puts them there)");
+    if (QFile::exists("/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"))
+      QSKIP("digits installed system-wide (python3-sklearn)");
+    QTemporaryDir out;
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(QStringLiteral("REBASIN_DATA_DIR"));
+    p.setProcessEnvironment(env);
+    p.start(installed_.filePath("bin/rebasin"), {"train", "--arch", "mlp:64,8,10", "--data", "digits", "--epochs",
+                                                 "1", "--out", out.filePath("m.safetensors")});
+    QVERIFY(p.waitForFinished(120000));
+    const QString err = QString::fromUtf8(p.readAllStandardError());
+    QCOMPARE(p.exitCode(), 1);
+    QVERIFY2(err.contains("digits.csv.gz not found"), qPrintable(err));
+    QVERIFY2(!err.contains(REBASIN_SOURCE_ROOT), qPrintable(err));
+    QVERIFY(!QFile::exists(out.filePath("m.safetensors")));
+  }
+
   void cliCommandsDocumented_data() {
     QTest::addColumn<QString>("command");
     const QStringList paths = cliCommandPaths();

@@ -16,7 +16,14 @@
 #include "app/studio/models_dock.h"
 #include "io/checkpoint.h"
 #include "nn/permutation_file.h"
+#include "widgets/plot_frame.h"
 #include "widgets/plot_types.h"
+#include "widgets/qcp.h"
+
+#include <QLabel>
+#include <QMimeData>
+#include <QSettings>
+#include <QUrl>
 
 using namespace rebasin::studio;
 
@@ -133,6 +140,99 @@ class TestStudioWindow : public QObject {
     QVERIFY(failed.isEmpty());
     QCOMPARE(w.results().curves.size(), 3 * 5);  // naive (re-measured, replaced), sinkhorn-l2, weight
     QVERIFY(w.results().landscape.isEmpty());
+  }
+
+  void demoSettingsAreNotTheUsersOwn() {
+    // The user's settings, then a demo: the next launch opens with the user's, not the demo's.
+    QSettings().remove("job/settings");
+    {
+      MainWindow w;
+      w.setInteractive(false);
+      JobSettings mine = w.jobDock()->settings();
+      mine.lr = 0.7;
+      mine.steps = 11;
+      w.jobDock()->setSettings(mine);
+      QVERIFY(w.startDemo("recover"));
+      QCOMPARE(w.jobDock()->settings().task, Task::Recover);
+      w.stop();
+      QTRY_VERIFY_WITH_TIMEOUT(!w.runner()->isRunning(), 60000);
+      w.close();
+    }
+    {
+      MainWindow w;
+      w.setInteractive(false);
+      QCOMPARE(w.jobDock()->settings().lr, 0.7);
+      QCOMPARE(w.jobDock()->settings().steps, 11);
+      // A change made after a demo is the user's own and is kept.
+      QVERIFY(w.startDemo("recover"));
+      w.stop();
+      QTRY_VERIFY_WITH_TIMEOUT(!w.runner()->isRunning(), 60000);
+      JobSettings edited = w.jobDock()->settings();
+      edited.steps = 42;
+      w.jobDock()->setSettings(edited);
+      w.close();
+    }
+    MainWindow w;
+    QCOMPARE(w.jobDock()->settings().steps, 42);
+    QSettings().remove("job/settings");
+  }
+
+  void openingTwoModelsSelectsAlign() {
+    const QString a = REBASIN_DEMO_DIR "/mnist-mlp-seed1.safetensors";
+    const QString b = REBASIN_DEMO_DIR "/mnist-mlp-seed2.safetensors";
+    MainWindow w;
+    w.setInteractive(false);
+    JobSettings s = w.jobDock()->settings();
+    s.task = Task::Recover;
+    w.jobDock()->setSettings(s);
+    w.modelsDock()->openModel(0, a);  // one model: nothing to align yet
+    QCOMPARE(w.jobDock()->settings().task, Task::Recover);
+    w.modelsDock()->openModel(1, b);
+    QCOMPARE(w.jobDock()->settings().task, Task::Align);
+    // Drag and drop of two files does the same.
+    s.task = Task::Continual;
+    w.jobDock()->setSettings(s);
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(a), QUrl::fromLocalFile(b)});
+    QDropEvent drop(QPointF(5, 5), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    // Delivered to the dock itself: QApplication passes drop events on only during a real drag.
+    static_cast<QObject*>(w.modelsDock())->event(&drop);
+    QCOMPARE(w.modelsDock()->modelB(), b);
+    QCOMPARE(w.jobDock()->settings().task, Task::Align);
+    // A chosen interpolate stays; models set by a session or a demo leave the task alone.
+    s.task = Task::Interpolate;
+    w.jobDock()->setSettings(s);
+    w.modelsDock()->openModel(1, b);
+    QCOMPARE(w.jobDock()->settings().task, Task::Interpolate);
+    s.task = Task::Continual;
+    w.jobDock()->setSettings(s);
+    w.modelsDock()->setModel(1, b);
+    QCOMPARE(w.jobDock()->settings().task, Task::Continual);
+  }
+
+  void emptyPlotsSayWhatFillsThem() {
+    MainWindow w;
+    w.resize(1400, 900);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    for (int i = 0; i < w.tabs()->count(); ++i) {
+      auto* frame = qobject_cast<rebasin::widgets::PlotFrame*>(w.tabs()->widget(i));
+      QVERIFY(frame);
+      QVERIFY2(frame->isPlaceholderVisible(), qPrintable(w.tabs()->tabText(i)));
+      QVERIFY(frame->placeholderText().startsWith("Run "));
+    }
+    auto* plans = qobject_cast<rebasin::widgets::PlotFrame*>(w.tabs()->widget(0));
+    QCOMPARE(plans->placeholderText(), QString("Run align or recover to see the transport plans"));
+    // The line covers the plot (no blank axes), which keeps its size for exports.
+    auto* label = plans->plot()->findChild<QLabel*>();
+    QVERIFY(label && label->isVisible());
+    QCOMPARE(label->geometry(), plans->plot()->rect());
+    // A job's first data replaces the line.
+    QVERIFY(w.startDemo("recover"));
+    QTRY_VERIFY_WITH_TIMEOUT(!plans->isPlaceholderVisible(), 120000);
+    w.stop();
+    QTRY_VERIFY_WITH_TIMEOUT(!w.runner()->isRunning(), 60000);
+    QSettings().remove("job/settings");
   }
 
   void demoSettingsNeedNoFiles() {

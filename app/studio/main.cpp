@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
   window.setInteractive(!headless);
   if (headless) window.resize(1400, 900);  // the screenshot is at least 1200 x 800
   const QStringList files = parser.positionalArguments();
-  if (files.size() > 0) window.modelsDock()->setModel(0, files[0]);
-  if (files.size() > 1) window.modelsDock()->setModel(1, files[1]);
+  if (files.size() > 0) window.modelsDock()->openModel(0, files[0]);
+  if (files.size() > 1) window.modelsDock()->openModel(1, files[1]);
   window.show();
   if (parser.isSet(demo)) window.startDemo(parser.value(demo), outputs);
   return QApplication::exec();

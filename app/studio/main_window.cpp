@@ -57,6 +57,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connectRunner();
   connect(job_, &JobDock::runRequested, this, [this] { run(); });
   connect(job_, &JobDock::stopRequested, this, &MainWindow::stop);
+  connect(models_, &ModelsDock::modelOpened, this, &MainWindow::selectAlignForPair);
 
   QSettings settings;
   restoreGeometry(settings.value("window/geometry").toByteArray());
@@ -84,6 +85,36 @@ void MainWindow::buildTabs() {
   tabs_->addTab(recovery_, tr("Recovery"));
   tabs_->addTab(continual_, tr("Continual learning"));
   setCentralWidget(tabs_);
+  plans_->setPlaceholderText(tr("Run align or recover to see the transport plans"));
+  curves_->setPlaceholderText(tr("Run align or interpolate to see loss and accuracy along the line from A to B"));
+  landscape_->setPlaceholderText(tr("Run align or interpolate with a landscape grid to see the loss landscape"));
+  objective_->setPlaceholderText(tr("Run align or recover to see the objective at every step"));
+  recovery_->setPlaceholderText(tr("Run recover to see the fraction of every group recovered"));
+  continual_->setPlaceholderText(tr("Run continual to see the accuracy of every task after each task"));
+  showPlaceholders(true, true, true, true, true, true);
+}
+
+void MainWindow::showPlaceholders(bool plans, bool curves, bool landscape, bool objective, bool recovery,
+                                  bool continual) {
+  plans_->setPlaceholderVisible(plans);
+  curves_->setPlaceholderVisible(curves);
+  landscape_->setPlaceholderVisible(landscape);
+  objective_->setPlaceholderVisible(objective);
+  recovery_->setPlaceholderVisible(recovery);
+  continual_->setPlaceholderVisible(continual);
+}
+
+void MainWindow::selectAlignForPair() {
+  if (models_->modelA().isEmpty() || models_->modelB().isEmpty()) return;
+  JobSettings s = job_->settings();
+  if (s.task == Task::Align || s.task == Task::Interpolate) return;  // both use the pair already
+  s.task = Task::Align;
+  job_->setSettings(s);
+}
+
+QJsonObject MainWindow::settingsToKeep() const {
+  const QJsonObject shown = job_->settings().toJson();
+  return !demoShown_.isEmpty() && shown == demoShown_ ? userSettings_ : shown;
 }
 
 widgets::PlotFrame* MainWindow::currentPlot() const {
@@ -108,14 +139,17 @@ void MainWindow::connectRunner() {
   connect(runner_, &JobRunner::cancelled, this, &MainWindow::onCancelled);
   connect(runner_, &JobRunner::stepAvailable, this, [this](const widgets::ObjectiveSample& s) {
     results_.steps.push_back(s);
+    objective_->setPlaceholderVisible(false);
     objective_->addSample(s);
   });
   connect(runner_, &JobRunner::planAvailable, this, [this](const widgets::PlanView& p) {
     results_.plans.insert(p.group, p);
+    plans_->setPlaceholderVisible(false);
     plans_->setPlan(p);
   });
   connect(runner_, &JobRunner::curvePointAvailable, this, [this](const widgets::CurveSample& c) {
     results_.addCurvePoint(c);
+    curves_->setPlaceholderVisible(false);
     curves_->addPoint(c);
     if (tabs_->currentIndex() == kPlansTab || tabs_->currentIndex() == kObjectiveTab) tabs_->setCurrentIndex(kCurvesTab);
   });
@@ -126,11 +160,13 @@ void MainWindow::connectRunner() {
       landscape_->setMarks(r.marks);
       landscapeGridSet_ = true;
     }
+    landscape_->setPlaceholderVisible(false);
     landscape_->setRow(r.row, r.loss);
   });
   connect(runner_, &JobRunner::taskRowAvailable, this, [this](int task, int tasks, const QVector<double>& acc) {
     if (results_.taskRows.isEmpty()) continual_->setTaskCount(tasks);
     results_.taskRows.push_back({task, tasks, acc});
+    continual_->setPlaceholderVisible(false);
     continual_->addTaskRow(task, acc);
   });
 }
@@ -156,19 +192,26 @@ void MainWindow::onStarted(int, const JobSettings& s) {
   switch (s.task) {
     case Task::Recover:
       plans_->clear(), objective_->clear(), recovery_->clear();
+      plans_->setPlaceholderVisible(true), objective_->setPlaceholderVisible(true);
+      recovery_->setPlaceholderVisible(true);
       tabs_->setCurrentIndex(kPlansTab);
       break;
     case Task::Align:
     case Task::Interpolate:
-      if (s.task == Task::Align) plans_->clear(), objective_->clear();
+      if (s.task == Task::Align) {
+        plans_->clear(), objective_->clear();
+        plans_->setPlaceholderVisible(true), objective_->setPlaceholderVisible(true);
+      }
       // Curves of the same pair stay: one curve per method run, compared in one plot.
-      if (curvesCleared) curves_->clear();
+      if (curvesCleared) curves_->clear(), curves_->setPlaceholderVisible(true);
       landscape_->clear();
+      landscape_->setPlaceholderVisible(true);
       landscapeGridSet_ = false;
       tabs_->setCurrentIndex(s.task == Task::Align ? kPlansTab : kCurvesTab);
       break;
     case Task::Continual:
       continual_->clear();
+      continual_->setPlaceholderVisible(true);
       continual_->setTitle(tr("%1 on %2").arg(s.continualMethod, s.stream));
       tabs_->setCurrentIndex(kContinualTab);
       break;
@@ -179,7 +222,7 @@ void MainWindow::onStarted(int, const JobSettings& s) {
   progress_->setRange(0, 0);
   status_->setText(tr("Running %1...").arg(taskName(s.task)));
   device_->setText(tr("device: %1").arg(resolvedDeviceName(s.device)));
-  QSettings().setValue("job/settings", job_->settings().toJson());
+  QSettings().setValue("job/settings", settingsToKeep());
 }
 
 void MainWindow::onProgress(const JobProgress& p) {
@@ -199,6 +242,7 @@ void MainWindow::onFinished(const JobResult& r) {
   results_.summary = r.summary;
   if (!r.recovery.isEmpty()) {
     results_.recovery = r.recovery;
+    recovery_->setPlaceholderVisible(false);
     recovery_->setGroups(r.recovery);
   }
   job_->setRunning(false);
@@ -255,7 +299,9 @@ bool MainWindow::startDemo(const QString& name, const DemoOutputs& outputs) {
     }
     return false;
   }
+  if (demoShown_.isEmpty() || job_->settings().toJson() != demoShown_) userSettings_ = job_->settings().toJson();
   job_->setSettings(s);
+  demoShown_ = job_->settings().toJson();
   models_->setModel(0, s.modelA);
   models_->setModel(1, s.modelB);
   demoActive_ = !outputs.screenshot.isEmpty() || !outputs.report.isEmpty() || !outputs.plotsDir.isEmpty();
@@ -268,7 +314,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
   QSettings settings;
   settings.setValue("window/geometry", saveGeometry());
   settings.setValue("window/state", saveState());
-  settings.setValue("job/settings", job_->settings().toJson());
+  settings.setValue("job/settings", settingsToKeep());
   runner_->stop();
   QMainWindow::closeEvent(event);
 }

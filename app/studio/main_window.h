@@ -3,6 +3,7 @@
 // only receives value types and draws them, so the GUI thread never waits on a job.
 #pragma once
 
+#include <QJsonObject>
 #include <QMainWindow>
 #include <QPointer>
 
@@ -81,6 +82,11 @@ class MainWindow : public QMainWindow {
   void onCancelled(int id);
   void finishDemo(int exitCode, const QString& message);
   void reportError(const QString& title, const QString& message);
+  void selectAlignForPair();
+  // The Job dock's settings as the user's own: those from before a demo while the dock still
+  // shows the demo's (a demo's lr and steps are not the user's next defaults).
+  QJsonObject settingsToKeep() const;
+  void showPlaceholders(bool plans, bool curves, bool landscape, bool objective, bool recovery, bool continual);
   QString currentTable() const;  // CSV table of the current tab
   widgets::PlotFrame* currentPlot() const;
 
@@ -104,6 +110,8 @@ class MainWindow : public QMainWindow {
   bool landscapeGridSet_ = false;
   bool demoActive_ = false;
   DemoOutputs demoOutputs_;
+  QJsonObject userSettings_;   // the settings before the first demo (valid while demoShown_ is set)
+  QJsonObject demoShown_;      // the settings a demo put in the Job dock; empty when none did
   double lastLog_ = -1;
 };
 

@@ -63,11 +63,11 @@ void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   file->addAction(tr("Open model &A..."), QKeySequence::Open, this, [this] {
     const QString p = QFileDialog::getOpenFileName(this, tr("Open model A"));
-    if (!p.isEmpty()) models_->setModel(0, p);
+    if (!p.isEmpty()) models_->openModel(0, p);
   });
   file->addAction(tr("Open model &B..."), QKeySequence(tr("Ctrl+Shift+O")), this, [this] {
     const QString p = QFileDialog::getOpenFileName(this, tr("Open model B"));
-    if (!p.isEmpty()) models_->setModel(1, p);
+    if (!p.isEmpty()) models_->openModel(1, p);
   });
   recentMenu_ = file->addMenu(tr("Open &recent"));
   connect(models_, &ModelsDock::recentFilesChanged, this, &MainWindow::rebuildRecentMenu);
@@ -167,8 +167,8 @@ void MainWindow::rebuildRecentMenu() {
   for (const QString& path : models_->recentFiles()) {
     QMenu* m = recentMenu_->addMenu(QFileInfo(path).fileName());
     m->setToolTip(path);
-    m->addAction(tr("as model A"), this, [this, path] { models_->setModel(0, path); });
-    m->addAction(tr("as model B"), this, [this, path] { models_->setModel(1, path); });
+    m->addAction(tr("as model A"), this, [this, path] { models_->openModel(0, path); });
+    m->addAction(tr("as model B"), this, [this, path] { models_->openModel(1, path); });
   }
   recentMenu_->setEnabled(!recentMenu_->isEmpty());
 }
@@ -257,6 +257,8 @@ void MainWindow::redrawFromResults() {
     }
     landscape_->setRow(r.row, r.loss);
   }
+  showPlaceholders(results_.plans.isEmpty(), results_.curves.isEmpty(), results_.landscape.isEmpty(),
+                   results_.steps.isEmpty(), results_.recovery.isEmpty(), results_.taskRows.isEmpty());
 }
 
 void MainWindow::finishDemo(int exitCode, const QString& message) {

@@ -37,7 +37,10 @@ ModelsDock::ModelsDock(QWidget* parent) : QDockWidget(tr("Models"), parent) {
     auto* open = new QPushButton(tr("Open..."), body);
     connect(open, &QPushButton::clicked, this, [this, which] { browse(which); });
     connect(path_[which], &QLineEdit::editingFinished, this,
-            [this, which] { setModel(which, path_[which]->text().trimmed()); });
+            [this, which] {
+              // Focus leaving an unchanged field is no new choice.
+              if (path_[which]->text().trimmed() != shown_[which]) openModel(which, path_[which]->text().trimmed());
+            });
     row->addWidget(new QLabel(which == 0 ? tr("A") : tr("B"), body));
     row->addWidget(path_[which], 1);
     row->addWidget(open);
@@ -75,11 +78,17 @@ void ModelsDock::browse(int which) {
   const QString path = QFileDialog::getOpenFileName(
       this, which == 0 ? tr("Open model A") : tr("Open model B"), QFileInfo(path_[which]->text()).path(),
       tr("Checkpoints (*.safetensors *.pt *.pth *.ckpt *.bin);;All files (*)"));
-  if (!path.isEmpty()) setModel(which, path);
+  if (!path.isEmpty()) openModel(which, path);
+}
+
+void ModelsDock::openModel(int which, const QString& path) {
+  setModel(which, path);
+  Q_EMIT modelOpened(which);
 }
 
 void ModelsDock::setModel(int which, const QString& path) {
   path_[which]->setText(path);
+  shown_[which] = path;
   const int generation = ++generation_[which];
   if (path.isEmpty()) {
     info_[which]->setText(tr("no model"));
@@ -141,10 +150,10 @@ void ModelsDock::dropEvent(QDropEvent* event) {
   for (const QUrl& url : event->mimeData()->urls())
     if (url.isLocalFile()) files << url.toLocalFile();
   if (files.size() >= 2) {
-    setModel(0, files[0]);
-    setModel(1, files[1]);
+    openModel(0, files[0]);
+    openModel(1, files[1]);
   } else if (files.size() == 1) {
-    setModel(modelA().isEmpty() ? 0 : 1, files[0]);
+    openModel(modelA().isEmpty() ? 0 : 1, files[0]);
   }
   event->acceptProposedAction();
 }

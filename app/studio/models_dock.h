@@ -22,10 +22,14 @@ class ModelsDock : public QDockWidget {
   QString modelB() const;
   // which: 0 = A, 1 = B. Empty path clears the slot.
   void setModel(int which, const QString& path);
+  // The same, as the user's own choice (Open, drag and drop, recent files, the command line):
+  // also emits modelOpened, which selects the align task once both models are there.
+  void openModel(int which, const QString& path);
   QStringList recentFiles() const;
 
  Q_SIGNALS:
   void modelsChanged();
+  void modelOpened(int which);
   void recentFilesChanged();
   void inspected(int which, const rebasin::studio::ModelInfo& info);
 
@@ -39,6 +43,7 @@ class ModelsDock : public QDockWidget {
   void addRecent(const QString& path);
 
   QLineEdit* path_[2] = {};
+  QString shown_[2];  // the paths last set
   QLabel* info_[2] = {};
   QTableWidget* groups_ = nullptr;
   int generation_[2] = {0, 0};  // drops results of an inspection superseded by a newer file

@@ -15,6 +15,9 @@
 #ifndef REBASIN_SOURCE_DIR
 #define REBASIN_SOURCE_DIR ""
 #endif
+#ifndef REBASIN_BUILD_DIR
+#define REBASIN_BUILD_DIR ""
+#endif
 
 namespace fs = std::filesystem;
 
@@ -92,8 +95,13 @@ std::vector<std::string> data_search_path(const DataOptions& options) {
   if (!options.data_dir.empty()) return {options.data_dir};
   std::vector<std::string> roots;
   if (const char* env = std::getenv("REBASIN_DATA_DIR"); env && *env) roots.emplace_back(env);
-  if (*REBASIN_SOURCE_DIR) roots.push_back((fs::path(REBASIN_SOURCE_DIR) / "data").string());
-  if (const std::string dir = exe_dir(); !dir.empty())
+  const std::string dir = exe_dir();
+  // <source>/data only for programs inside the build tree they were built in.
+  const std::string build = REBASIN_BUILD_DIR;
+  if (*REBASIN_SOURCE_DIR && !build.empty() && !dir.empty() &&
+      (dir == build || dir.rfind(build + "/", 0) == 0))
+    roots.push_back((fs::path(REBASIN_SOURCE_DIR) / "data").string());
+  if (!dir.empty())
     roots.push_back((fs::path(dir).parent_path() / "share" / "rebasin-studio" / "data").string());
   roots.emplace_back("/usr/share/rebasin-studio/data");
   return roots;
