@@ -16,7 +16,7 @@ void add_align_options(CLI::App* cmd, AlignCliOptions& o) {
       ->capture_default_str();
   cmd->add_option("--tau", o.opts.tau, "Sinkhorn temperature")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--iters", o.opts.sinkhorn_iters, "Sinkhorn iterations per step")->check(CLI::Range(1, 10000))->capture_default_str();
-  cmd->add_option("--lr", o.opts.lr, "Learning rate (0: the method's default: sinkhorn 1.5 per group times ln(n), ste 1e-3)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--lr", o.opts.lr, "Learning rate (0: the method's default: sinkhorn 1.5 per group times ln(n), ramped up over 10 steps from the identity start; ste 1e-3)")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--steps", o.opts.steps, "Optimisation steps (0: the method's default: sinkhorn 200, ste 100)")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--init", o.opts.init,
                   "Sinkhorn start: identity, weight (warm start from weight matching) or auto (weight for "

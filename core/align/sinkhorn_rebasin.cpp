@@ -1,5 +1,6 @@
 // The Sinkhorn re-basin network (METHOD.md sections 2, 5): one free matrix X_p per group, soft
-// permutations P_p = Sinkhorn(X_p / tau) applied to model B through the spec, a differentiable
+// permutations P_p = Sinkhorn(X_p / tau) (two-level for attention heads: soft_plans.h) applied
+// to model B through the spec, a differentiable
 // cost (l2, l1: distance to A; mid, rnd: task loss on the path A -> pi(B)), AdamW on the X_p
 // only. The hard result is the assignment maximising sum X_ij (as the reference does).
 #include <ATen/ATen.h>
@@ -11,7 +12,7 @@
 #include <random>
 
 #include "align/methods.h"
-#include "align/structured_assignment.h"
+#include "align/soft_plans.h"
 #include "common/error.h"
 #include "ot/permutation.h"
 #include "train/optimizer.h"
@@ -28,6 +29,13 @@ using Clock = std::chrono::steady_clock;
 // or makes narrow ones oscillate (10 units at lr 10: 10%).
 constexpr int kDefaultSteps = 200;
 constexpr double kDefaultLr = 1.5;
+// From the identity start the rate ramps up linearly over the first steps. Adam's first steps
+// move every logit by about the full rate whatever its gradient (m / sqrt(v) is +-1), so at
+// full rate the nearly uniform first plans jump to a sharp wrong one and stay there (its
+// gradient vanishes): 93-96% recovered on the ViT and GPT fixtures at any number of steps, and
+// 89-151 steps on the deep tanh MLPs; with the ramp all recover in 4-9 steps and VGG-11 in 75
+// (docs/results.md, table a). A warm start is decisive already and takes the full rate.
+constexpr int kWarmupSteps = 10;
 
 NamedTensors detached(const NamedTensors& p) {
   NamedTensors out;
@@ -82,26 +90,13 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
   const NamedTensors a = detached(a_in), b = detached(b_in);
   const c10::Device device = a.empty() ? c10::Device(c10::kCPU) : a.front().tensor.device();
 
-  std::vector<at::Tensor> X;
   std::vector<at::Tensor> start;
   if (warm) start = weight_matching(spec, a, b, {}, o.max_rounds, o.seed, nullptr, cancel);
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    // X = I is the reference's start. A warm start puts weight matching's permutation at
-    // 2 ln(n) above the rest: ~1 - 1/n of each row's mass, so the first soft plan already is
-    // that permutation (at scale 1 it would be nearly uniform for wide groups and the first
-    // steps would wander off it).
-    const double n = double(groups[g].size);
-    // X lives where the models do, so on a GPU the Sinkhorn layer runs on the CUDA kernels.
-    at::Tensor x = start.empty() ? at::eye(groups[g].size, at::TensorOptions().dtype(at::kFloat).device(device))
-                                 : ot::permutation_matrix(start[g], at::kFloat).to(device) *
-                                       (2.0 * std::log(std::max(n, 2.0)));
-    X.push_back(x.requires_grad_(true));
-  }
+  // The logits live where the models do, so on a GPU the Sinkhorn layer runs on the CUDA kernels.
+  const SoftPlans soft(spec, start, at::TensorOptions().dtype(at::kFloat).device(device));
   std::vector<train::AdamW> opts;
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    const double scale = std::log(std::max<double>(double(groups[g].size), std::exp(1.0)));
-    opts.emplace_back(std::vector<at::Tensor>{X[g]}, train::AdamWOptions{lr * scale, 0.9, 0.999, 1e-8, 0.01});
-  }
+  for (const auto& [param, scale] : soft.parameters())
+    opts.emplace_back(std::vector<at::Tensor>{param}, train::AdamWOptions{lr * scale, 0.9, 0.999, 1e-8, 0.01});
   ot::SinkhornOptions so;
   so.tau = o.tau;
   so.iters = o.sinkhorn_iters;
@@ -137,8 +132,7 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
   std::vector<at::Tensor> hard(groups.size());
   for (int step = 1; step <= steps; ++step) {
     check_cancel(cancel);
-    std::vector<at::Tensor> plans;
-    for (auto& x : X) plans.push_back(ot::sinkhorn(x, so).plan);
+    const std::vector<at::Tensor> plans = soft.plans(so);
     const NamedTensors pib = nn::permute(spec, b, plans);
     at::Tensor x_batch, y_batch;
     double lambda = 0.5;
@@ -156,11 +150,12 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
                                       : distance_cost(arch, a, pib, o.cost);
     for (auto& opt : opts) opt.zero_grad();
     torch::autograd::backward({cost});
+    if (!warm && step <= kWarmupSteps)
+      for (std::size_t i = 0; i < opts.size(); ++i)
+        opts[i].set_lr(lr * soft.parameters()[i].second * double(step) / kWarmupSteps);
     for (auto& opt : opts) opt.step();
 
-    std::vector<at::Tensor> logits;
-    for (const auto& x : X) logits.push_back(x.detach());
-    hard = assign_all(spec, logits);  // the two-level assignment for head groups
+    hard = soft.hard(so);  // the two-level assignment for head groups
     const double hard_cost = hard_cost_of(hard);
     if (hard_cost < best_cost) {
       best_cost = hard_cost;

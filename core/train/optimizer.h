@@ -17,6 +17,8 @@ class AdamW {
   AdamW(std::vector<at::Tensor> params, AdamWOptions options);
   void step();       // uses each parameter's .grad(); parameters without a gradient are skipped
   void zero_grad();
+  double lr() const { return o_.lr; }
+  void set_lr(double lr) { o_.lr = lr; }  // schedules (warm-up)
 
  private:
   std::vector<at::Tensor> params_, m_, v_;
