@@ -16,6 +16,7 @@
 #include "cli_run.h"
 #include "common/error.h"
 #include "common/runtime.h"
+#include "data/transforms.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "nn/graph/graph_architecture.h"
@@ -242,6 +243,54 @@ class TestGraphModels : public QObject {
       QCOMPARE(QString::fromStdString(aligned.tensors[i].name), QString::fromStdString("module." + a[i].name));
       QVERIFY2(at::equal(aligned.tensors[i].tensor, a[i].tensor), a[i].name.c_str());
     }
+  }
+
+  void imagesResizeToTheTracedInput() {
+    // Half-pixel bilinear (torch's align_corners=False): 0,1 over 2 pixels -> 0,.25,.75,1.
+    const at::Tensor img = at::arange(4, at::kFloat).reshape({1, 1, 2, 2});
+    const at::Tensor r = data::resize_images(img, 3, 4, 4);
+    QCOMPARE(r.sizes().vec(), (std::vector<int64_t>{1, 3, 4, 4}));
+    QVERIFY(at::allclose(r[0][0][0], at::tensor({0.0f, 0.25f, 0.75f, 1.0f})));
+    QVERIFY(at::equal(r[0][0], r[0][2]));  // grey replicated
+    QVERIFY(at::equal(data::resize_images(img, 1, 2, 2), img));
+    for (auto bad : {std::vector<int64_t>{2, 4, 4}, {3, 0, 4}, {3, 5000, 4}}) {
+      try {
+        data::resize_images(at::zeros({1, 3, 2, 2}), bad[0], bad[1], bad[2]);
+        QFAIL("accepted a bad shape");
+      } catch (const UserError&) {
+      }
+    }
+    try {
+      data::resize_images(at::zeros({60000, 1, 1, 1}), 3, 224, 224);  // 36 GB: refused, not allocated
+      QFAIL("accepted 36 GB");
+    } catch (const UserError& e) {
+      QVERIFY2(QString(e.what()).contains("GB"), e.what());
+    }
+    try {
+      data::resize_images(at::zeros({4, 10}), 1, 2, 2);
+      QFAIL("resized a regression set");
+    } catch (const UserError&) {
+    }
+  }
+
+  void cliInputAdaptsTheDataToTheModel() {
+    // The ViT was traced at 3 x 32 x 32; digits are 1 x 8 x 8. Without --input: one line naming
+    // the fix; with it: the data is resized and replicated and the curve computed.
+    const QString vit = fixture("vit.ts.pt");
+    const test::CliRun refused = test::run_cli({"interpolate", vit, vit, "--data", "digits", "--points", "3"});
+    QCOMPARE(refused.code, 1);
+    QVERIFY2(refused.err.contains("takes images of 3 channels") && refused.err.contains("--input 3,32,32"),
+             refused.err.constData());
+    QCOMPARE(refused.err.count('\n'), 1);
+    const test::CliRun r =
+        test::run_cli({"interpolate", vit, vit, "--data", "digits", "--input", "3,32,32", "--points", "3", "--json"});
+    QVERIFY2(r.code == 0, r.err.constData());
+    const nlohmann::json j = nlohmann::json::parse(r.out.toStdString());
+    QCOMPARE(j["loss"].size(), std::size_t(3));
+    QVERIFY(std::isfinite(j["loss"][0].get<double>()) && j["barrier"].get<double>() == 0.0);
+    const test::CliRun malformed = test::run_cli({"align", vit, vit, "--method", "activation", "--data", "digits", "--input", "3,32"});
+    QCOMPARE(malformed.code, 1);
+    QVERIFY2(malformed.err.contains("--input expects C,H,W"), malformed.err.constData());
   }
 };
 

@@ -42,13 +42,13 @@ void run_align(AlignCommandOptions& o) {
   nn::ModelIO io;
   const bool have_data = !o.data.data.empty();
   if (have_data) {
-    splits = data::load_dataset(o.data.data, to_data_options(o.data, 0));
+    splits = load_cli_data(o.data, 0);
     io = nn::model_io(splits.train);
   }
   nn::ModelPair pair = nn::load_model_pair(o.a, o.b, o.arch, io, o.key);
   for (const std::string& note : pair.notes) std::cerr << "rebasin: note: " << note << std::endl;
   const nn::Architecture& arch = *pair.arch;
-  if (have_data) train::check_data_fits(arch, splits.train);
+  if (have_data) check_cli_data_fits(arch, splits.train, o.data);
   if (!o.common.json)
     std::cerr << "aligning " << o.b << " to " << o.a << " (" << arch.name() << ", "
               << arch.spec().groups().size() << " groups) with " << o.align.method
@@ -102,7 +102,7 @@ void add_align_command(CLI::App& app) {
   cmd->add_option("--arch", o->arch, "Architecture (e.g. mlp:784,512,512,10, resnet20x4, tv:resnet18, tv:vgg11_bn), the path of a TorchScript model of the same network, or auto (detected from the tensors' names and shapes; a TorchScript A is its own architecture)")->capture_default_str();
   cmd->add_option("--key", o->key, "torch.save checkpoints: take the state dict under this top-level key (e.g. ema)");
   add_align_options(cmd, o->align);
-  add_data_options(cmd, o->data, false);
+  add_data_options(cmd, o->data, false, /*with_input=*/true);
   cmd->add_option("--split", o->split, "Split the barriers are measured on")->check(CLI::IsMember({"test", "train"}))->capture_default_str();
   cmd->add_option("--points", o->points, "Lambda points of the barrier curves")->check(CLI::Range(2, 1001))->capture_default_str();
   cmd->add_flag("--no-bn-reset", o->no_bn_reset, "Keep interpolated BatchNorm statistics instead of recomputing them");

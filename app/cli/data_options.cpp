@@ -1,12 +1,16 @@
 #include "data_options.h"
 
 #include <cmath>
+#include <sstream>
 
 #include "common/error.h"
+#include "common/parse.h"
+#include "data/transforms.h"
+#include "train/train.h"
 
 namespace rebasin::cli {
 
-void add_data_options(CLI::App* cmd, DataCliOptions& opts, bool required) {
+void add_data_options(CLI::App* cmd, DataCliOptions& opts, bool required, bool with_input) {
   auto* d = cmd->add_option("--data", opts.data,
                             "Data set: mnist, fashion-mnist, digits, cifar10:PATH, poly1|poly2|poly3");
   if (required) d->required();
@@ -16,6 +20,10 @@ void add_data_options(CLI::App* cmd, DataCliOptions& opts, bool required) {
   cmd->add_option("--data-dir", opts.data_dir,
                   "Folder holding the installed data sets (default: $REBASIN_DATA_DIR, then the "
                   "places scripts/setup.sh installs to)");
+  if (with_input)
+    cmd->add_option("--input", opts.input,
+                    "Resize the data's images to C,H,W for the models (bilinear; one channel replicated to C), "
+                    "e.g. 3,32,32 for a model traced at that shape given MNIST (default: as stored)");
 }
 
 data::DataOptions to_data_options(const DataCliOptions& opts, std::uint64_t seed) {
@@ -42,6 +50,36 @@ data::DataOptions to_data_options(const DataCliOptions& opts, std::uint64_t seed
     d.normalize = std::make_pair(mean, std);
   }
   return d;
+}
+
+data::Splits load_cli_data(const DataCliOptions& opts, std::uint64_t seed) {
+  std::vector<std::int64_t> shape;
+  if (!opts.input.empty()) {
+    std::stringstream ss(opts.input);
+    for (std::string item; std::getline(ss, item, ',');) {
+      const auto v = parse_int(item, 1, 4096);
+      require(v.has_value(), "--input expects C,H,W with positive integers, got '" + opts.input + "'");
+      shape.push_back(*v);
+    }
+    require(shape.size() == 3, "--input expects C,H,W with positive integers, got '" + opts.input + "'");
+  }
+  data::Splits s = data::load_dataset(opts.data, to_data_options(opts, seed));
+  if (!shape.empty())
+    for (data::Dataset* set : {&s.train, &s.test}) set->inputs = data::resize_images(set->inputs, shape[0], shape[1], shape[2]);
+  return s;
+}
+
+void check_cli_data_fits(const nn::Architecture& arch, const data::Dataset& set, const DataCliOptions& opts) {
+  try {
+    train::check_data_fits(arch, set);
+  } catch (const UserError& e) {
+    const auto& want = arch.io().input_shape;
+    const bool shapes_differ = set.inputs.dim() == 4 && want.size() == 3 &&
+                               (set.inputs.size(1) != want[0] || set.inputs.size(2) != want[1] || set.inputs.size(3) != want[2]);
+    if (!opts.input.empty() || !shapes_differ) throw;
+    throw UserError(std::string(e.what()) + "; --input " + std::to_string(want[0]) + "," + std::to_string(want[1]) +
+                    "," + std::to_string(want[2]) + " resizes the data to the model's input");
+  }
 }
 
 }  // namespace rebasin::cli

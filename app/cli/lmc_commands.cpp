@@ -76,14 +76,14 @@ LoadedModels load_models(const LmcCliOptions& o, bool need_perm) {
   check_output_path(o.csv, "--csv");
   LoadedModels m;
   // The data seed is fixed (as in train): generated sets must be the ones the models saw.
-  m.splits = data::load_dataset(o.data.data, to_data_options(o.data, 0));
+  m.splits = load_cli_data(o.data, 0);
   const nn::ModelIO io = nn::model_io(m.splits.train);
   nn::ModelPair pair = nn::load_model_pair(o.a, o.b, o.arch, io, o.key);
   for (const std::string& note : pair.notes) std::cerr << "rebasin: note: " << note << std::endl;
   m.arch = std::move(pair.arch);
   m.a = std::move(pair.a);
   m.b = std::move(pair.b);
-  train::check_data_fits(*m.arch, m.splits.train);
+  check_cli_data_fits(*m.arch, m.splits.train, o.data);
   require(!need_perm || !o.perm.empty(), "--perm is required");
   m.b_aligned = m.b;
   if (!o.perm.empty())
@@ -191,7 +191,7 @@ void add_shared_options(CLI::App* cmd, LmcCliOptions& o, bool perm_required) {
   cmd->add_option("--key", o.key, "torch.save checkpoints: take the state dict under this top-level key (e.g. ema)");
   auto* perm = cmd->add_option("--perm", o.perm, "Permutations of B (JSON, as align --perm-out writes)");
   if (perm_required) perm->required();
-  add_data_options(cmd, o.data, true);
+  add_data_options(cmd, o.data, true, /*with_input=*/true);
   cmd->add_option("--split", o.split, "Split to measure on")
       ->check(CLI::IsMember({"test", "train"}))
       ->capture_default_str();

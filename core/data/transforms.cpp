@@ -54,4 +54,24 @@ at::Tensor permute_pixels(const at::Tensor& images, const at::Tensor& perm) {
   return flat.index_select(2, perm.to(images.device())).reshape(images.sizes());
 }
 
+at::Tensor resize_images(const at::Tensor& images, std::int64_t channels, std::int64_t height, std::int64_t width) {
+  require(images.dim() == 4, "--input: the data set's inputs are not images (N x C x H x W)");
+  for (std::int64_t v : {channels, height, width})
+    require(v >= 1 && v <= 4096, "--input: C, H and W must be between 1 and 4096");
+  const std::int64_t c = images.size(1);
+  require(c == channels || c == 1,
+          "--input: cannot make " + std::to_string(channels) + " channels from images of " + std::to_string(c) +
+              " (only 1 -> C replicates)");
+  // Whole splits are held in memory: 60000 MNIST images at 3 x 224 x 224 would be 36 GB.
+  const double gib = double(images.size(0)) * double(channels * height * width) * 4.0 / double(1LL << 30);
+  require(gib <= 4.0, "--input: " + std::to_string(images.size(0)) + " images of " + std::to_string(channels) + "x" +
+                          std::to_string(height) + "x" + std::to_string(width) + " would take " +
+                          std::to_string(int(std::ceil(gib))) + " GB of memory (at most 4 GB); give a smaller --input");
+  at::Tensor out = images;
+  if (images.size(2) != height || images.size(3) != width)
+    out = at::upsample_bilinear2d(out, {height, width}, /*align_corners=*/false);
+  if (c != channels) out = out.expand({out.size(0), channels, height, width});
+  return out.contiguous();
+}
+
 }  // namespace rebasin::data

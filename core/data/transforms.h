@@ -18,4 +18,11 @@ at::Tensor rotate(const at::Tensor& images, double degrees,
 // perm is an int64 permutation of H * W.
 at::Tensor permute_pixels(const at::Tensor& images, const at::Tensor& perm);
 
+// Images N x c x h x w brought to N x C x H x W for a model traced at another shape (a
+// torchvision model given MNIST): resized bilinearly (half-pixel centres, as
+// torchvision.transforms.Resize on tensors without antialiasing) and, from one channel,
+// replicated to C (grey to RGB). Throws UserError for inputs that are not images, for channel
+// counts other than 1 -> C or C -> C, and for sizes outside 1..4096.
+at::Tensor resize_images(const at::Tensor& images, std::int64_t channels, std::int64_t height, std::int64_t width);
+
 }  // namespace rebasin::data
