@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "data_options.h"
 #include "eval/interpolation.h"
+#include "eval/repair.h"
 #include "io/safetensors.h"
 #include "nn/model_pair.h"
 #include "nn/permutation_file.h"
@@ -25,7 +26,7 @@ struct AlignCommandOptions {
   AlignCliOptions align;
   std::string a, b, arch = "auto", key, out, perm_out, split = "test";
   int points = 25;
-  bool no_bn_reset = false;
+  bool no_bn_reset = false, repair = false;
 };
 
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
@@ -38,6 +39,7 @@ void run_align(AlignCommandOptions& o) {
   require(!align::needs_data(opts.method, opts.cost) || !o.data.data.empty(),
           "--method " + o.align.method + (opts.method == align::Method::Sinkhorn ? " --cost " + o.align.cost : "") +
               " needs --data");
+  require(!o.repair || !o.data.data.empty(), "--repair needs --data");
   data::Splits splits;
   nn::ModelIO io;
   const bool have_data = !o.data.data.empty();
@@ -49,6 +51,8 @@ void run_align(AlignCommandOptions& o) {
   for (const std::string& note : pair.notes) std::cerr << "rebasin: note: " << note << std::endl;
   const nn::Architecture& arch = *pair.arch;
   if (have_data) check_cli_data_fits(arch, splits.train, o.data);
+  require(!o.repair || eval::repair_supported(arch), "--repair: architecture '" + arch.name() +
+                                                         "' is not supported (the MLP, VGG and CIFAR ResNet built-ins are)");
   if (!o.common.json)
     std::cerr << "aligning " << o.b << " to " << o.a << " (" << arch.name() << ", "
               << arch.spec().groups().size() << " groups) with " << o.align.method
@@ -67,9 +71,18 @@ void run_align(AlignCommandOptions& o) {
     const eval::Curve naive = eval::interpolation_curve(arch, pair.a, pair.b, eval_set, bn, o.points, nullptr, "naive", nullptr, o.split, o.common.seed);
     const eval::Curve al = eval::interpolation_curve(arch, pair.a, aligned, eval_set, bn, o.points, nullptr, "aligned", nullptr, o.split, o.common.seed);
     barrier = {{"naive", number_or_null(naive.barrier)}, {"aligned", number_or_null(al.barrier)}};
+    if (o.repair) {
+      eval::RepairOptions ro;
+      ro.seed = o.common.seed;
+      const eval::RepairedLine line(arch, pair.a, aligned, splits.train, ro);
+      const eval::Curve rep = eval::path_curve(arch, [&](double lambda) { return line.at(lambda); }, eval_set,
+                                               o.points, nullptr, "aligned+repair", nullptr, o.split);
+      barrier["repaired"] = number_or_null(rep.barrier);
+    }
     if (!o.common.json)
       std::cerr << "loss barrier (" << o.split << ", " << o.points << " points): naive " << naive.barrier
-                << ", aligned " << al.barrier << std::endl;
+                << ", aligned " << al.barrier
+                << (o.repair ? ", aligned with REPAIR " + barrier["repaired"].dump() : std::string()) << std::endl;
   }
   if (!o.out.empty()) io::write_safetensors(o.out, nn::as_stored(pair, aligned), {{"aligned_to", o.a}, {"method", o.align.method}});
   if (!o.perm_out.empty()) nn::write_permutations(o.perm_out, arch.name(), arch.spec(), r.perms);
@@ -106,6 +119,7 @@ void add_align_command(CLI::App& app) {
   cmd->add_option("--split", o->split, "Split the barriers are measured on")->check(CLI::IsMember({"test", "train"}))->capture_default_str();
   cmd->add_option("--points", o->points, "Lambda points of the barrier curves")->check(CLI::Range(2, 1001))->capture_default_str();
   cmd->add_flag("--no-bn-reset", o->no_bn_reset, "Keep interpolated BatchNorm statistics instead of recomputing them");
+  cmd->add_flag("--repair", o->repair, "Also measure the aligned barrier with REPAIR at every point (barrier.repaired; needs --data)");
   cmd->add_option("--out", o->out, "Write aligned B here (safetensors, under B's tensor names)");
   cmd->add_option("--perm-out", o->perm_out, "Write the permutations here (JSON)");
   add_common_options(cmd, o->common);

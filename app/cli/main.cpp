@@ -14,6 +14,7 @@
 #include "info_command.h"
 #include "lmc_commands.h"
 #include "align_command.h"
+#include "merge_command.h"
 #include "recover_command.h"
 #include "train_command.h"
 #include "common/error.h"
@@ -85,6 +86,7 @@ int main(int argc, char** argv) {
   rebasin::cli::add_lmc_commands(app);
   rebasin::cli::add_recover_command(app);
   rebasin::cli::add_align_command(app);
+  rebasin::cli::add_merge_command(app);
   rebasin::cli::add_continual_command(app);
   if (const std::string unknown = unknown_command(app, argc, argv); !unknown.empty()) {
     std::cerr << "rebasin: error: " << unknown << " (see rebasin --help)" << std::endl;

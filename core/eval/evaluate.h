@@ -6,6 +6,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "common/named_tensor.h"
 #include "data/dataset.h"
@@ -25,5 +26,11 @@ at::Tensor task_loss(const at::Tensor& outputs, const at::Tensor& targets);
 // Evaluates in inference mode (no autograd, BatchNorm with running statistics), in batches.
 Metrics evaluate(const nn::Architecture& arch, const NamedTensors& params, const data::Dataset& set,
                  std::int64_t batch_size = 1000);
+
+// The ensemble of several parameter sets of one architecture: the mean of their softmax
+// outputs (classification; loss: negative log of the mean probability of the target) or of
+// their outputs (regression; MSE).
+Metrics evaluate_ensemble(const nn::Architecture& arch, const std::vector<NamedTensors>& members,
+                          const data::Dataset& set, std::int64_t batch_size = 1000);
 
 }  // namespace rebasin::eval

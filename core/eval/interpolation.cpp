@@ -139,23 +139,20 @@ void curve_statistics(Curve& c) {
     c.area += 0.5 * (excess[i] + excess[i - 1]) * (c.lambdas[i] - c.lambdas[i - 1]);
 }
 
-Curve interpolation_curve(const nn::Architecture& arch, const NamedTensors& a,
-                          const NamedTensors& b_aligned, const data::Dataset& eval_set,
-                          const data::Dataset* bn_train_set, int points, EventSink* sink,
-                          const std::string& curve_name, const CancelToken* cancel,
-                          const std::string& split, std::uint64_t seed) {
+Curve path_curve(const nn::Architecture& arch, const PathModel& model_at, const data::Dataset& eval_set,
+                 int points, EventSink* sink, const std::string& curve_name, const CancelToken* cancel,
+                 const std::string& split) {
   require(points >= 2 && points <= 100000,
           "interpolation: --points must be between 2 and 100000, got " + std::to_string(points));
-  nn::check_same_layout(a, b_aligned);
-  const data::Dataset eval = data::to_device(eval_set, device_of(a));
+  data::Dataset eval;
   const Clock clock;
   Curve c;
   c.lambdas = linspace(0.0, 1.0, points);
   for (int i = 0; i < points; ++i) {
     check_cancel(cancel);
     const double lambda = c.lambdas[static_cast<std::size_t>(i)];
-    NamedTensors theta = interpolate(a, b_aligned, lambda);
-    if (bn_train_set) theta = reset_batchnorm(arch, std::move(theta), *bn_train_set, 2000, seed);
+    const NamedTensors theta = model_at(lambda);
+    if (i == 0) eval = data::to_device(eval_set, device_of(theta));
     const Metrics m = evaluate(arch, theta, eval);
     c.loss.push_back(m.loss);
     c.accuracy.push_back(m.accuracy);
@@ -166,6 +163,22 @@ Curve interpolation_curve(const nn::Architecture& arch, const NamedTensors& a,
   }
   curve_statistics(c);
   return c;
+}
+
+Curve interpolation_curve(const nn::Architecture& arch, const NamedTensors& a,
+                          const NamedTensors& b_aligned, const data::Dataset& eval_set,
+                          const data::Dataset* bn_train_set, int points, EventSink* sink,
+                          const std::string& curve_name, const CancelToken* cancel,
+                          const std::string& split, std::uint64_t seed) {
+  nn::check_same_layout(a, b_aligned);
+  return path_curve(
+      arch,
+      [&](double lambda) {
+        NamedTensors theta = interpolate(a, b_aligned, lambda);
+        if (bn_train_set) theta = reset_batchnorm(arch, std::move(theta), *bn_train_set, 2000, seed);
+        return theta;
+      },
+      eval_set, points, sink, curve_name, cancel, split);
 }
 
 ParameterPlane::ParameterPlane(const NamedTensors& a, const NamedTensors& b, const NamedTensors& c)

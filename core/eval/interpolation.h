@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -60,6 +61,13 @@ Curve interpolation_curve(const nn::Architecture& arch, const NamedTensors& a,
                           EventSink* sink = nullptr, const std::string& curve_name = "",
                           const CancelToken* cancel = nullptr, const std::string& split = "test",
                           std::uint64_t seed = 0);
+
+// The same loop for any path: the model at each lambda is what `model_at` builds (REPAIR's
+// curve, eval/repair.h). Events and cancellation as interpolation_curve.
+using PathModel = std::function<NamedTensors(double lambda)>;
+Curve path_curve(const nn::Architecture& arch, const PathModel& model_at, const data::Dataset& eval_set,
+                 int points = 25, EventSink* sink = nullptr, const std::string& curve_name = "",
+                 const CancelToken* cancel = nullptr, const std::string& split = "test");
 
 // Barrier and area of a sampled curve (lambdas ascending from 0 to 1), filled into `curve`.
 void curve_statistics(Curve& curve);

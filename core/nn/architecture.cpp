@@ -11,7 +11,8 @@
 
 namespace rebasin::nn {
 
-Architecture::Params::Params(const PermutationSpec& spec, const NamedTensors& params) {
+Architecture::Params::Params(const PermutationSpec& spec, const NamedTensors& params, const UnitHook* units)
+    : units_(units) {
   for (const auto& [name, t] : params) map_[name] = t;
   for (const auto& ps : spec.params()) {
     auto it = map_.find(ps.name);
@@ -51,6 +52,18 @@ at::Tensor Architecture::forward(const NamedTensors& params, const at::Tensor& x
 at::Tensor Architecture::forward(const NamedTensors& params, const at::Tensor& x, bool train,
                                  const ActivationHook& hook) const {
   const Params p(spec_, params);
+  return forward_params(p, x, train, hook ? &hook : nullptr);
+}
+
+at::Tensor Architecture::forward(const NamedTensors& params, const at::Tensor& x, bool train,
+                                 const UnitHook& hook) const {
+  require(reports_units(), "architecture '" + name_ + "' does not report its layers' units (MLP, VGG and CIFAR ResNet built-ins do)");
+  const Params p(spec_, params, hook ? &hook : nullptr);
+  return forward_params(p, x, train, nullptr);
+}
+
+at::Tensor Architecture::forward_params(const Params& p, const at::Tensor& x, bool train,
+                                        const ActivationHook* hook) const {
   std::vector<std::int64_t> shape = {-1};
   shape.insert(shape.end(), io_.input_shape.begin(), io_.input_shape.end());
   std::int64_t per_sample = 1;
@@ -58,7 +71,7 @@ at::Tensor Architecture::forward(const NamedTensors& params, const at::Tensor& x
   require(x.dim() >= 1 && x.numel() % per_sample == 0 && x.numel() > 0,
           "model: input of " + std::to_string(x.numel()) + " values does not fit samples of " +
               std::to_string(per_sample));
-  return run(p, x.reshape(shape), train, hook ? &hook : nullptr);
+  return run(p, x.reshape(shape), train, hook);
 }
 
 bool Architecture::has_batchnorm() const {

@@ -53,6 +53,15 @@ class Architecture {
   at::Tensor forward(const NamedTensors& params, const at::Tensor& x, bool train,
                      const ActivationHook& hook) const;
 
+  // Called where a layer's units leave its affine part - before the nonlinearity and any
+  // residual addition - with the prefix of the parameters (`layer`.weight, `layer`.bias) that
+  // scale and shift each unit there; the returned tensor replaces z. REPAIR (eval/repair.h)
+  // measures and corrects the units' statistics at these points, then folds the correction
+  // into those parameters. Built-in MLP, VGG and CIFAR ResNet families report them.
+  using UnitHook = std::function<at::Tensor(const std::string& layer, int group, const at::Tensor& z)>;
+  at::Tensor forward(const NamedTensors& params, const at::Tensor& x, bool train, const UnitHook& hook) const;
+  virtual bool reports_units() const { return false; }
+
   bool has_batchnorm() const;
 
   class Params;  // name -> tensor view of a parameter set, checked against the spec
@@ -61,6 +70,7 @@ class Architecture {
   Architecture(std::string name, ModelIO io) : name_(std::move(name)), io_(std::move(io)) {}
   virtual at::Tensor run(const Params& p, const at::Tensor& x, bool train,
                          const ActivationHook* hook) const = 0;
+  at::Tensor forward_params(const Params& p, const at::Tensor& x, bool train, const ActivationHook* hook) const;
 
   std::string name_;
   ModelIO io_;

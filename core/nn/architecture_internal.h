@@ -13,11 +13,16 @@ namespace rebasin::nn {
 
 class Architecture::Params {
  public:
-  Params(const PermutationSpec& spec, const NamedTensors& params);
+  Params(const PermutationSpec& spec, const NamedTensors& params, const UnitHook* units = nullptr);
   const at::Tensor& operator()(const std::string& name) const;
+  // z as the unit hook returns it (z itself without one): see Architecture::UnitHook.
+  at::Tensor units(const std::string& layer, int group, const at::Tensor& z) const {
+    return units_ ? (*units_)(layer, group, z) : z;
+  }
 
  private:
   std::unordered_map<std::string, at::Tensor> map_;
+  const UnitHook* units_ = nullptr;
 };
 
 // Spec helpers: each adds a layer's tensors with PyTorch's names and default initialisation.

@@ -26,6 +26,7 @@ class Mlp : public Architecture {
     }
     spec_.validate();
   }
+  bool reports_units() const override { return true; }
 
  protected:
   at::Tensor run(const Params& p, const at::Tensor& x, bool, const ActivationHook* hook) const override {
@@ -34,7 +35,7 @@ class Mlp : public Architecture {
       const std::string prefix = "fc" + std::to_string(l + 1);
       h = at::linear(h, p(prefix + ".weight"), p(prefix + ".bias"));
       if (l + 2 < widths_.size()) {
-        h = activate(h);
+        h = activate(p.units(prefix, static_cast<int>(l), h));
         if (hook) (*hook)(static_cast<int>(l), h);  // group l = fc(l+1)'s output units
       }
     }

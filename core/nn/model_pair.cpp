@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "common/error.h"
 #include "io/safetensors.h"
 #include "nn/graph/graph_architecture.h"
 #include "nn/mapping.h"
@@ -57,15 +58,48 @@ ModelIO model_io(const data::Dataset& set) {
 }
 
 NamedTensors as_stored(const ModelPair& pair, const NamedTensors& b_params) {
+  return as_stored(pair.b_file, pair.b_names, b_params);
+}
+
+NamedTensors as_stored(const io::Checkpoint& file, const std::vector<std::string>& stored_names,
+                       const NamedTensors& params) {
   std::map<std::string, at::Tensor> by_stored_name;
-  for (std::size_t i = 0; i < b_params.size(); ++i)
-    if (!pair.b_names[i].empty()) by_stored_name[pair.b_names[i]] = b_params[i].tensor;
+  for (std::size_t i = 0; i < params.size(); ++i)
+    if (!stored_names[i].empty()) by_stored_name[stored_names[i]] = params[i].tensor;
   NamedTensors out;
-  for (const auto& [name, original] : pair.b_file.tensors) {
+  for (const auto& [name, original] : file.tensors) {
     auto it = by_stored_name.find(name);
     out.push_back({name, it == by_stored_name.end() ? original : it->second.detach().to(at::kCPU, original.scalar_type())});
   }
   return out;
+}
+
+ModelSet load_model_set(const std::vector<std::string>& paths, const std::string& arch, const nn::ModelIO& io,
+                        const std::string& key) {
+  require(!paths.empty(), "no models given");
+  ModelSet set;
+  // The first two as a pair: the same architecture choice and checks as every two-model command.
+  const std::string& second = paths.size() > 1 ? paths[1] : paths[0];
+  ModelPair pair = load_model_pair(paths[0], second, arch, io, key);
+  set.first_file = io::load_checkpoint(paths[0], key);
+  if (graph::graph_report(*pair.arch))
+    graph::map_by_name(set.first_file.tensors, *pair.arch, &set.first_names);
+  else
+    set.first_names = map_checkpoint(set.first_file.tensors, pair.arch->name(), pair.arch->io()).stored_names;
+  set.notes = pair.notes;
+  set.models.push_back(std::move(pair.a));
+  if (paths.size() > 1) set.models.push_back(std::move(pair.b));
+  for (std::size_t i = 2; i < paths.size(); ++i) {
+    const io::Checkpoint file = io::load_checkpoint(paths[i], key);
+    if (const std::string note = io::nesting_note(paths[i], file); !note.empty()) set.notes.push_back(note);
+    NamedTensors params = graph::graph_report(*pair.arch)
+                              ? graph::map_by_name(file.tensors, *pair.arch, nullptr)
+                              : map_checkpoint(file.tensors, pair.arch->name(), pair.arch->io()).params;
+    check_same_layout(set.models.front(), params);
+    set.models.push_back(std::move(params));
+  }
+  set.arch = std::move(pair.arch);
+  return set;
 }
 
 }  // namespace rebasin::nn

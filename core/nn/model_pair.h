@@ -31,6 +31,22 @@ ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, 
 // B's aligned parameters under B's original tensor names and dtypes, in B's file order
 // (tensors the spec does not cover are kept as they were).
 NamedTensors as_stored(const ModelPair& pair, const NamedTensors& b_params);
+// The same for any model: `params` (spec order) under the names and dtypes of `file`, whose
+// stored name for each spec entry is stored_names[i].
+NamedTensors as_stored(const io::Checkpoint& file, const std::vector<std::string>& stored_names,
+                       const NamedTensors& params);
+
+// N models (merge): all mapped onto the architecture the first was mapped onto, as B is in a
+// pair; the first model's file and names are kept for writing a result under them.
+struct ModelSet {
+  std::unique_ptr<nn::Architecture> arch;
+  std::vector<NamedTensors> models;    // spec names and order
+  io::Checkpoint first_file;
+  std::vector<std::string> first_names;
+  std::vector<std::string> notes;
+};
+ModelSet load_model_set(const std::vector<std::string>& paths, const std::string& arch, const nn::ModelIO& io,
+                        const std::string& key = {});
 
 // Both models' tensors moved to `device`.
 void move_to(ModelPair& pair, const c10::Device& device);

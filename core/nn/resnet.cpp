@@ -47,6 +47,7 @@ class ResNet : public Architecture {
     add_linear(spec_, "linear", cin, io.outputs, stream, -1);
     spec_.validate();
   }
+  bool reports_units() const override { return true; }
 
  protected:
   at::Tensor run(const Params& p, const at::Tensor& x, bool train, const ActivationHook* hook) const override {
@@ -90,8 +91,10 @@ class ResNet : public Architecture {
     if (ln_) add_layernorm(spec_, prefix, c, group);
     else add_batchnorm(spec_, prefix, c, group);
   }
+  // Every norm's output is a place where units leave an affine layer (the unit hook's points).
   at::Tensor norm(const Params& p, const std::string& prefix, const at::Tensor& x, bool train) const {
-    return ln_ ? layernorm(p, prefix, x) : batchnorm(p, prefix, x, train);
+    const at::Tensor y = ln_ ? layernorm(p, prefix, x) : batchnorm(p, prefix, x, train);
+    return p.units(prefix, spec_.find(prefix + ".weight")->group_of(0), y);
   }
 
   std::vector<std::int64_t> widths_;

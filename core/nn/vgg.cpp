@@ -45,6 +45,7 @@ class Vgg : public Architecture {
     add_linear(spec_, "classifier.2", kHidden, io.outputs, hidden, -1);
     spec_.validate();
   }
+  bool reports_units() const override { return true; }
 
  protected:
   at::Tensor run(const Params& p, const at::Tensor& x, bool train, const ActivationHook* hook) const override {
@@ -58,13 +59,18 @@ class Vgg : public Architecture {
       }
       const std::string conv = "features." + std::to_string(index);
       h = at::conv2d(h, p(conv + ".weight"), p(conv + ".bias"), {1, 1}, {1, 1});
-      if (bn_) h = batchnorm(p, "features." + std::to_string(index + 1), h, train);
+      if (bn_) {
+        const std::string norm = "features." + std::to_string(index + 1);
+        h = p.units(norm, group, batchnorm(p, norm, h, train));
+      } else {
+        h = p.units(conv, group, h);
+      }
       h = at::relu(h);
       if (hook) (*hook)(group, h);
       ++group;
       index += bn_ ? 3 : 2;
     }
-    h = at::relu(at::linear(h.flatten(1), p("classifier.0.weight"), p("classifier.0.bias")));
+    h = at::relu(p.units("classifier.0", group, at::linear(h.flatten(1), p("classifier.0.weight"), p("classifier.0.bias"))));
     if (hook) (*hook)(group, h);
     return at::linear(h, p("classifier.2.weight"), p("classifier.2.bias"));
   }
