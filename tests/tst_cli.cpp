@@ -71,10 +71,13 @@ class TestCli : public QObject {
     QTest::addColumn<QString>("line");
     QTest::newRow("typo") << QStringList{"alig", "a.pt", "b.pt"}
                           << "rebasin: error: unknown command 'alig'; did you mean 'align'? (see rebasin --help)\n";
+    // The issue's own example: before `merge` existed this was the "nothing close" case.
+    QTest::newRow("merg") << QStringList{"merg"}
+                          << "rebasin: error: unknown command 'merg'; did you mean 'merge'? (see rebasin --help)\n";
     QTest::newRow("nothing close")
-        << QStringList{"merg"}
-        << "rebasin: error: unknown command 'merg' (commands: align, bench, continual, info, interpolate, "
-           "landscape, recover, train) (see rebasin --help)\n";
+        << QStringList{"frobnicate"}
+        << "rebasin: error: unknown command 'frobnicate' (commands: align, bench, continual, info, interpolate, "
+           "landscape, merge, recover, train) (see rebasin --help)\n";
     QTest::newRow("nested") << QStringList{"bench", "sinkhron", "--n", "8"}
                             << "rebasin: error: unknown command 'sinkhron' for 'rebasin bench'; did you mean "
                                "'sinkhorn'? (see rebasin --help)\n";

@@ -276,7 +276,7 @@ class TestTvModels : public QObject {
       QVERIFY2(r.code == 0, r.err.constData());
     }
     const QString a = dir_.filePath("d1.safetensors"), b = dir_.filePath("d2.safetensors");
-    for (const QStringList extra : {QStringList{"--method", "activation"},
+    for (const QStringList& extra : {QStringList{"--method", "activation"},
                                     QStringList{"--method", "sinkhorn", "--cost", "mid", "--steps", "2"}}) {
       const auto r = run_cli(QStringList{"align", a, b, "--data", "digits", "--points", "3", "--json"} + extra);
       QVERIFY2(r.code == 0, r.err.constData());
