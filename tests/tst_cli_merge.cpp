@@ -83,6 +83,7 @@ class TestCliMerge : public QObject {
       QVERIFY2(acc > 0.0 && acc <= 1.0, key);
     }
     QVERIFY(j["merged_without_repair"].isNull() != repair);
+    QVERIFY(j["barriers"].isNull());  // only with --barriers
     // The merge's own pairwise maps share one frame; independent pairs need not.
     QCOMPARE(j["cycle_error"]["merge"].toDouble(-1), 0.0);
     QVERIFY(j["cycle_error"]["pairwise"].toDouble(-1) >= 0.0);
@@ -95,6 +96,30 @@ class TestCliMerge : public QObject {
     const Run ip = run({"interpolate", models_[0], out, "--data", "digits", "--points", "2", "--json"});
     QVERIFY2(ip.code == 0, ip.err.constData());
     QVERIFY(std::abs(json_of(ip)["accuracy"][1].toDouble() - j["merged"]["accuracy"].toDouble()) < 1e-9);
+  }
+
+  void barriers_of_every_pair_before_and_after() {
+    const QString out = dir_.filePath("merged-barriers.safetensors");
+    const Run r = run(QStringList{"merge"} + models_ +
+                      QStringList{"--data", "digits", "--barriers", "--points", "5", "--out", out, "--json"});
+    QVERIFY2(r.code == 0, r.err.constData());
+    const QJsonObject b = json_of(r)["barriers"].toObject();
+    QCOMPARE(b["points"].toInt(), 5);
+    double before = 0, after = 0;
+    for (const char* key : {"before", "after"}) {
+      const QJsonArray m = b[key].toArray();
+      QCOMPARE(m.size(), 3);
+      for (int i = 0; i < 3; ++i) {
+        QCOMPARE(m[i].toArray().size(), 3);
+        QCOMPARE(m[i][i].toDouble(-1), 0.0);
+        for (int j = 0; j < 3; ++j) {
+          QVERIFY(m[i][j].toDouble(-1) >= 0.0);
+          QCOMPARE(m[i][j].toDouble(), m[j][i].toDouble());  // symmetric
+          (QByteArray(key) == "before" ? before : after) += m[i][j].toDouble();
+        }
+      }
+    }
+    QVERIFY2(after < before, qPrintable(QString("%1 vs %2").arg(after).arg(before)));  // alignment lowers them
   }
 
   void merge_of_a_model_with_itself_is_the_model() {

@@ -190,6 +190,46 @@ class TestMerge : public QObject {
     if (star_recovers) QVERIFY(max_rel(r.merged, copies[0]) < 1e-6);
   }
 
+  void sinkhorn_universe_recovers_permuted_copies() {
+    // Four permuted copies of one model; the last starts from the identity, far from the others'
+    // frame: optimising all soft plans together must bring it there, exactly.
+    const auto a = make("mlp:20,64,64,5");
+    const auto& spec = a->spec();
+    const NamedTensors base = a->init(5);
+    std::vector<NamedTensors> copies;
+    align::ModelPermutations truth;
+    for (std::uint64_t s = 0; s < 4; ++s) {
+      const std::vector<at::Tensor> hidden = nn::random_permutations(spec, 200 + s);
+      copies.push_back(nn::permute(spec, base, hidden));
+      std::vector<at::Tensor> inverse;
+      for (const at::Tensor& p : hidden) inverse.push_back(ot::inverse_permutation(p));
+      truth.push_back(inverse);
+    }
+    const std::vector<double> w(copies.size(), 0.25);
+    align::ModelPermutations start = truth;
+    start.back() = nn::identity_permutations(spec);
+    align::AlignOptions o;
+    o.patience = 0;  // every step: from the identity the way up has plateaus (docs/results.md)
+    const align::UniverseResult u = align::sinkhorn_universe(spec, copies, w, start, 300, o);
+    QVERIFY(u.steps > 0);
+    QVERIFY(u.objective > u.objective_start);
+    QCOMPARE(u.objective, align::universe_objective(spec, copies, w, truth));
+    for (std::size_t i = 0; i < copies.size(); ++i)
+      QCOMPARE(max_rel(nn::permute(spec, copies[i], u.perms[i]), copies[0]), 0.0);
+    QCOMPARE(align::cycle_error(align::pairwise_from_frame(u.perms)), 0.0);
+    for (std::size_t g = 0; g < spec.groups().size(); ++g)
+      QVERIFY(at::equal(u.perms[0][g], at::arange(spec.groups()[g].size, at::kLong)));
+    // Never below its start, and through merge() by name.
+    align::MergeOptions mo;
+    mo.align.method = align::Method::Weight;
+    mo.target = align::parse_merge_target("universe-sinkhorn");
+    QCOMPARE(align::to_string(mo.target), std::string("universe-sinkhorn"));
+    const align::MergeResult r = align::merge(*a, copies, nullptr, mo);
+    QVERIFY(r.objective >= r.objective_start);
+    QCOMPARE(align::cycle_error(align::pairwise_from_frame(r.perms)), 0.0);
+    QVERIFY_THROWS_EXCEPTION(UserError, align::parse_merge_target("universal"));
+  }
+
   void merge_of_identical_models_is_the_model_data() {
     QTest::addColumn<QString>("target");
     QTest::addColumn<bool>("repair");
@@ -197,6 +237,7 @@ class TestMerge : public QObject {
     QTest::newRow("universe") << "universe" << false;
     QTest::newRow("star repair") << "first" << true;
     QTest::newRow("universe repair") << "universe" << true;
+    QTest::newRow("universe-sinkhorn") << "universe-sinkhorn" << false;
   }
   void merge_of_identical_models_is_the_model() {
     QFETCH(QString, target);

@@ -42,6 +42,12 @@ class TestPlotCli : public QObject {
     QTest::newRow("recovery png")
         << "recovery" << QByteArray(R"({"groups":[{"name":"fc1","size":10,"recovered_fraction":1},{"name":"fc2","size":10,"recovered_fraction":0.5}]})")
         << "r.png" << QByteArray("\x89PNG");
+    QTest::newRow("merge png")
+        << "merge"
+        << QByteArray(R"({"models":["/m/a.safetensors","/m/b.safetensors"],"endpoints":[{"accuracy":0.97},{"accuracy":0.96}],)"
+                      R"("merged":{"accuracy":0.975},"naive_average":{"accuracy":0.6},"ensemble":{"accuracy":0.98},)"
+                      R"("barriers":{"points":5,"split":"test","before":[[0,0.7],[0.7,0]],"after":[[0,0.01],[0.01,0]]}})")
+        << "g.png" << QByteArray("\x89PNG");
     QTest::newRow("continual png") << "continual" << QByteArray(R"({"accuracy_matrix":[[0.9,0.2],[0.7,0.95]]})") << "m.png"
                                    << QByteArray("\x89PNG");
   }
@@ -69,6 +75,14 @@ class TestPlotCli : public QObject {
     QTest::newRow("missing file") << QStringList{"curves", "OUT.png", "x=/nonexistent.json"} << QByteArray() << QByteArray("cannot read");
     QTest::newRow("not json") << QStringList{"curves", "OUT.png", "IN"} << QByteArray("nope") << QByteArray("not a JSON object");
     QTest::newRow("wrong fields") << QStringList{"landscape", "OUT.png", "IN"} << QByteArray(R"({"lambdas":[]})") << QByteArray("no \"xs\"");
+    QTest::newRow("merge without barriers")
+        << QStringList{"merge", "OUT.png", "IN"}
+        << QByteArray(R"({"models":["a","b"],"endpoints":[{"accuracy":0.9},{"accuracy":0.9}],"barriers":null})")
+        << QByteArray("--barriers");
+    QTest::newRow("merge matrix of another size")
+        << QStringList{"merge", "OUT.png", "IN"}
+        << QByteArray(R"({"models":["a","b"],"endpoints":[],"barriers":{"before":[[0]],"after":[[0,1],[1,0]]}})")
+        << QByteArray("not 2 x 2");
     QTest::newRow("unknown kind") << QStringList{"pie", "OUT.png", "IN"} << QByteArray("{}") << QByteArray("unknown kind");
     QTest::newRow("bad suffix") << QStringList{"curves", "OUT.gif", "IN"}
                                 << QByteArray(R"({"lambdas":[0,1],"loss":[1,1],"accuracy":[1,1]})") << QByteArray("gif");

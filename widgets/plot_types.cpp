@@ -9,6 +9,7 @@ void registerPlotTypes() {
   qRegisterMetaType<ObjectiveSample>("rebasin::widgets::ObjectiveSample");
   qRegisterMetaType<GroupRecovery>("rebasin::widgets::GroupRecovery");
   qRegisterMetaType<LandscapeMark>("rebasin::widgets::LandscapeMark");
+  qRegisterMetaType<MergeView>("rebasin::widgets::MergeView");
   qRegisterMetaType<QVector<GroupRecovery>>("QVector<rebasin::widgets::GroupRecovery>");
   qRegisterMetaType<QVector<LandscapeMark>>("QVector<rebasin::widgets::LandscapeMark>");
 }

@@ -4,6 +4,7 @@
 
 #include <QMetaType>
 #include <QString>
+#include <QStringList>
 #include <QVector>
 #include <QtNumeric>
 
@@ -47,6 +48,18 @@ struct LandscapeMark {
   double x = 0, y = 0;
 };
 
+// Merging N models: the loss barrier between every pair of models before alignment and after
+// merging's alignment put them in one frame, and each model's accuracy beside the merged one's.
+// Matrices are N x N, row-major, symmetric, NaN where not measured yet.
+struct MergeView {
+  QStringList models;             // short names, N
+  QVector<double> before, after;  // loss barriers
+  QVector<double> accuracy;       // each model's test accuracy, 0..1 (NaN until measured)
+  double merged = qQNaN(), naiveAverage = qQNaN(), ensemble = qQNaN();
+  QString split;                  // the data split measured on
+  int count() const { return int(models.size()); }
+};
+
 // Registers the types by name too (for string-based connections and QVariant round trips).
 void registerPlotTypes();
 
@@ -57,5 +70,6 @@ Q_DECLARE_METATYPE(rebasin::widgets::CurveSample)
 Q_DECLARE_METATYPE(rebasin::widgets::ObjectiveSample)
 Q_DECLARE_METATYPE(rebasin::widgets::GroupRecovery)
 Q_DECLARE_METATYPE(rebasin::widgets::LandscapeMark)
+Q_DECLARE_METATYPE(rebasin::widgets::MergeView)
 Q_DECLARE_METATYPE(QVector<rebasin::widgets::GroupRecovery>)
 Q_DECLARE_METATYPE(QVector<rebasin::widgets::LandscapeMark>)

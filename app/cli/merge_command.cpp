@@ -13,6 +13,7 @@
 #include "cli_common.h"
 #include "common/error.h"
 #include "data_options.h"
+#include "eval/barrier_matrix.h"
 #include "eval/evaluate.h"
 #include "eval/interpolation.h"
 #include "io/safetensors.h"
@@ -28,8 +29,8 @@ struct MergeCommandOptions {
   AlignCliOptions align;
   std::vector<std::string> models;
   std::string arch = "auto", key, out, to = "first", weights;
-  bool repair = false, no_cycle_check = false;
-  int universe_steps = 100;
+  bool repair = false, no_cycle_check = false, barriers = false;
+  int universe_steps = 100, points = 9;
   std::int64_t repair_samples = 2000;
 };
 
@@ -123,6 +124,30 @@ void run_merge(MergeCommandOptions& o) {
     }
   }
 
+  // Every pair's loss barrier before alignment and in the merge's frame (rebasin-plot merge).
+  nlohmann::json barriers = nullptr;
+  if (o.barriers) {
+    eval::BarrierMatrixOptions bo;
+    bo.points = o.points;
+    bo.seed = o.common.seed;
+    const data::Dataset* bn = arch.has_batchnorm() ? &splits.train : nullptr;
+    const auto frame = align::pairwise_from_frame(r.perms);
+    auto rows = [&](const std::vector<double>& m) {
+      nlohmann::json out = nlohmann::json::array();
+      const std::size_t n = set.models.size();
+      for (std::size_t i = 0; i < n; ++i) {
+        nlohmann::json row = nlohmann::json::array();
+        for (std::size_t j = 0; j < n; ++j) row.push_back(number(m[i * n + j]));
+        out.push_back(row);
+      }
+      return out;
+    };
+    barriers = {{"points", o.points},
+                {"split", "test"},
+                {"before", rows(eval::pairwise_barriers(arch, set.models, nullptr, test, bn, bo))},
+                {"after", rows(eval::pairwise_barriers(arch, set.models, &frame, test, bn, bo))}};
+  }
+
   std::string sources;
   for (const auto& m : o.models) sources += (sources.empty() ? "" : ",") + m;
   io::write_safetensors(o.out, nn::as_stored(set.first_file, set.first_names, r.merged),
@@ -145,6 +170,7 @@ void run_merge(MergeCommandOptions& o) {
       {"best_single", {{"index", best}, {"path", o.models[best]}, {"accuracy", number(single[best].accuracy)}, {"loss", number(single[best].loss)}}},
       {"ensemble", metrics_json(eval::evaluate_ensemble(arch, set.models, test))},
       {"cycle_error", cycle},
+      {"barriers", barriers},
       {"objective", {{"start", number(r.objective_start)}, {"final", number(r.objective)}}},
       {"universe_steps", r.universe_steps},
       {"seconds", r.seconds},
@@ -164,13 +190,15 @@ void add_merge_command(CLI::App& app) {
   cmd->add_option("--arch", o->arch, "Architecture (e.g. mlp:784,512,512,10), a TorchScript model's path, or auto")->capture_default_str();
   cmd->add_option("--key", o->key, "torch.save checkpoints: take the state dict under this top-level key (e.g. ema)");
   add_align_options(cmd, o->align);
-  cmd->add_option("--to", o->to, "Frame: first (each model aligned to the first) or universe (C2M3: all models jointly, cycle-consistent)")
-      ->check(CLI::IsMember({"first", "universe"}))
+  cmd->add_option("--to", o->to, "Frame: first (each model aligned to the first), universe (C2M3: all models jointly, cycle-consistent, by Frank-Wolfe) or universe-sinkhorn (the same by Sinkhorn re-basin over all models' soft plans together)")
+      ->check(CLI::IsMember({"first", "universe", "universe-sinkhorn"}))
       ->capture_default_str();
   cmd->add_option("--weights", o->weights, "Averaging weights w1,w2,... (one per model, >= 0; normalised to sum 1; default equal)");
-  cmd->add_option("--universe-steps", o->universe_steps, "Frank-Wolfe iterations at most (--to universe)")->check(CLI::Range(0, 100000))->capture_default_str();
+  cmd->add_option("--universe-steps", o->universe_steps, "Frank-Wolfe iterations (--to universe) or Sinkhorn steps (--to universe-sinkhorn) at most")->check(CLI::Range(0, 100000))->capture_default_str();
   cmd->add_flag("--repair", o->repair, "REPAIR the average: rescale every unit's statistics to the weighted average of the models' (training data)");
   cmd->add_option("--repair-samples", o->repair_samples, "Training samples REPAIR measures statistics on")->check(CLI::Range(2, 1 << 24))->capture_default_str();
+  cmd->add_flag("--barriers", o->barriers, "Also measure the loss barrier of every pair of models before alignment and in the merge's frame (test split; N(N-1) interpolation curves)");
+  cmd->add_option("--points", o->points, "Lambda points per pair for --barriers")->check(CLI::Range(3, 1001))->capture_default_str();
   cmd->add_flag("--no-cycle-check", o->no_cycle_check, "Skip the independent pairwise alignments behind cycle_error.pairwise (N >= 3)");
   add_data_options(cmd, o->data, true);
   cmd->add_option("--out", o->out, "Write the merged model here (safetensors, under the first model's tensor names)")->required();

@@ -4,6 +4,7 @@
 //   rebasin-plot landscape OUT LANDSCAPE.json           (rebasin landscape --json)
 //   rebasin-plot recovery OUT RECOVER.json              (rebasin recover --json)
 //   rebasin-plot continual OUT CONTINUAL.json           (rebasin continual --json)
+//   rebasin-plot merge OUT MERGE.json                   (rebasin merge --barriers --json)
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QFile>
@@ -19,6 +20,7 @@
 #include "widgets/continual_plot.h"
 #include "widgets/curves_plot.h"
 #include "widgets/landscape_plot.h"
+#include "widgets/merge_plot.h"
 #include "widgets/plot_export.h"
 #include "widgets/recovery_plot.h"
 
@@ -107,6 +109,32 @@ std::unique_ptr<PlotFrame> continual(const QString& path, const QString& title) 
   return plot;
 }
 
+std::unique_ptr<PlotFrame> merge(const QString& path) {
+  const QJsonObject o = readJson(path);
+  const QJsonArray models = field(o, "models", path), endpoints = field(o, "endpoints", path);
+  const QJsonObject barriers = o.value("barriers").toObject();
+  if (barriers.isEmpty()) fail(path + QStringLiteral(": no pairwise barriers (run rebasin merge with --barriers)"));
+  MergeView v;
+  for (const QJsonValue& m : models) v.models << QFileInfo(m.toString()).completeBaseName();
+  const int n = v.count();
+  for (const auto& [key, matrix] : {std::pair{"before", &v.before}, std::pair{"after", &v.after}}) {
+    const QJsonArray rows = barriers.value(key).toArray();
+    if (rows.size() != n) fail(path + QStringLiteral(": barriers.%1 is not %2 x %2").arg(key).arg(n));
+    for (const QJsonValue& row : rows) {
+      if (row.toArray().size() != n) fail(path + QStringLiteral(": barriers.%1 is not %2 x %2").arg(key).arg(n));
+      for (const QJsonValue& x : row.toArray()) matrix->push_back(number(x));
+    }
+  }
+  for (const QJsonValue& e : endpoints) v.accuracy << number(e.toObject().value("accuracy"));
+  v.merged = number(o.value("merged").toObject().value("accuracy"));
+  v.naiveAverage = number(o.value("naive_average").toObject().value("accuracy"));
+  v.ensemble = number(o.value("ensemble").toObject().value("accuracy"));
+  v.split = barriers.value("split").toString(QStringLiteral("test"));
+  auto plot = std::make_unique<MergePlot>();
+  plot->setView(v);
+  return plot;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,10 +154,11 @@ int main(int argc, char** argv) {
       "  curves OUT LABEL=INTERPOLATE.json...  loss/accuracy against lambda, barrier marked\n"
       "  landscape OUT LANDSCAPE.json          loss over the plane through A, B, aligned B\n"
       "  recovery OUT RECOVER.json             recovered fraction per group\n"
-      "  continual OUT CONTINUAL.json          accuracy of every task after each task"));
+      "  continual OUT CONTINUAL.json          accuracy of every task after each task\n"
+      "  merge OUT MERGE.json                  pairwise barriers before/after, accuracies (merge --barriers)"));
   parser.addHelpOption();
   parser.addVersionOption();
-  parser.addPositionalArgument("kind", "curves, landscape, recovery or continual");
+  parser.addPositionalArgument("kind", "curves, landscape, recovery, continual or merge");
   parser.addPositionalArgument("OUT", "output file: .png, .pdf or .svg");
   parser.addPositionalArgument("INPUT", "JSON file(s) written by rebasin ... --json", "INPUT...");
   const QCommandLineOption size("size", "Width x height in pixels (default 1200x800)", "WxH", "1200x800");
@@ -150,6 +179,7 @@ int main(int argc, char** argv) {
     else if (kind == "landscape" && inputs.size() == 1) plot = landscape(inputs[0]);
     else if (kind == "recovery" && inputs.size() == 1) plot = recovery(inputs[0]);
     else if (kind == "continual" && inputs.size() == 1) plot = continual(inputs[0], parser.value(title));
+    else if (kind == "merge" && inputs.size() == 1) plot = merge(inputs[0]);
     else fail(QStringLiteral("unknown kind '%1' or wrong number of inputs (see --help)").arg(kind));
     plot->resize(w, h);
     plot->show();

@@ -20,10 +20,18 @@ namespace rebasin::align {
 MergeTarget parse_merge_target(const std::string& t) {
   if (t == "first") return MergeTarget::First;
   if (t == "universe") return MergeTarget::Universe;
-  throw UserError("unknown merge target '" + t + "' (first, universe)");
+  if (t == "universe-sinkhorn") return MergeTarget::UniverseSinkhorn;
+  throw UserError("unknown merge target '" + t + "' (first, universe, universe-sinkhorn)");
 }
 
-std::string to_string(MergeTarget t) { return t == MergeTarget::First ? "first" : "universe"; }
+std::string to_string(MergeTarget t) {
+  switch (t) {
+    case MergeTarget::First: return "first";
+    case MergeTarget::Universe: return "universe";
+    case MergeTarget::UniverseSinkhorn: return "universe-sinkhorn";
+  }
+  return {};
+}
 
 std::vector<double> merge_weights(const std::vector<double>& weights, std::size_t models) {
   if (weights.empty()) return std::vector<double>(models, 1.0 / static_cast<double>(models));
@@ -118,8 +126,10 @@ MergeResult merge(const nn::Architecture& arch, const std::vector<NamedTensors>&
     progress(0.5 * static_cast<double>(i) / static_cast<double>(n - 1));
   }
   r.star = r.perms;
-  if (o.target == MergeTarget::Universe) {
-    UniverseResult u = universe_alignment(spec, models, r.weights, r.perms, o.universe_steps, cancel);
+  if (o.target != MergeTarget::First) {
+    UniverseResult u = o.target == MergeTarget::Universe
+                           ? universe_alignment(spec, models, r.weights, r.perms, o.universe_steps, cancel)
+                           : sinkhorn_universe(spec, models, r.weights, r.perms, o.universe_steps, o.align, cancel);
     r.perms = std::move(u.perms);
     r.universe_steps = u.steps;
     r.objective_start = u.objective_start;

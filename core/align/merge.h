@@ -22,8 +22,10 @@
 
 namespace rebasin::align {
 
-enum class MergeTarget { First, Universe };
-MergeTarget parse_merge_target(const std::string& text);  // first|universe
+// First: every model aligned to the first (star). Universe: C2M3's Frank-Wolfe. UniverseSinkhorn:
+// the same objective over soft plans of every model, optimised together (sinkhorn_universe).
+enum class MergeTarget { First, Universe, UniverseSinkhorn };
+MergeTarget parse_merge_target(const std::string& text);  // first|universe|universe-sinkhorn
 std::string to_string(MergeTarget t);
 
 // One permutation per group for each model: perms[i][g].
@@ -35,7 +37,7 @@ struct MergeOptions {
   AlignOptions align;                  // the pairwise method (star, and the universe's start)
   MergeTarget target = MergeTarget::First;
   std::vector<double> weights;         // one per model, >= 0, not all 0; empty: equal
-  int universe_steps = 100;            // Frank-Wolfe iterations at most
+  int universe_steps = 100;            // Frank-Wolfe iterations (or Sinkhorn steps) at most
   bool repair = false;                 // REPAIR the average (needs training data)
   eval::RepairOptions repair_options;
 };
@@ -78,6 +80,17 @@ struct UniverseResult {
 UniverseResult universe_alignment(const nn::PermutationSpec& spec, const std::vector<NamedTensors>& models,
                                   const std::vector<double>& weights, ModelPermutations start,
                                   int max_steps, const CancelToken* cancel = nullptr);
+
+// The Sinkhorn variant: every model i >= 1 gets soft plans into model 0's frame (Sinkhorn
+// re-basin's, soft_plans.h: two-level for head groups), all optimised together by AdamW on the
+// weighted spread of the permuted models, sum_{i<j} w_i w_j |pi_{P_i}(theta_i) - pi_{P_j}(theta_j)|^2
+// (for hard plans: a constant minus 2 f, so its minimum is f's maximum), from `start`. After each
+// step the plans' hard assignments are scored by f; the best seen (the start included) is kept,
+// and the run stops after `patience` steps without a better one. options: tau, sinkhorn_iters,
+// lr (0: 0.5, ramped up over the first 10 steps), patience (-1: 50), backward. Returned maps: model 0's is the identity.
+UniverseResult sinkhorn_universe(const nn::PermutationSpec& spec, const std::vector<NamedTensors>& models,
+                                 const std::vector<double>& weights, ModelPermutations start, int max_steps,
+                                 const AlignOptions& options, const CancelToken* cancel = nullptr);
 
 // The objective above for hard permutations.
 double universe_objective(const nn::PermutationSpec& spec, const std::vector<NamedTensors>& models,
