@@ -2,6 +2,7 @@
 // tab, exports (plots, data, checkpoint, permutations, interpolated model), a session round
 // trip, and the rebasin-studio executable run headless as the README and CI run it.
 #include <QFile>
+#include <cmath>
 #include <QImage>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -15,7 +16,11 @@
 #include "app/studio/main_window.h"
 #include "app/studio/models_dock.h"
 #include "io/checkpoint.h"
+#include "io/safetensors.h"
+#include "nn/mapping.h"
 #include "nn/permutation_file.h"
+#include "nn/permute.h"
+#include "widgets/merge_plot.h"
 #include "widgets/plot_frame.h"
 #include "widgets/plot_types.h"
 #include "widgets/qcp.h"
@@ -140,6 +145,93 @@ class TestStudioWindow : public QObject {
     QVERIFY(failed.isEmpty());
     QCOMPARE(w.results().curves.size(), 3 * 5);  // naive (re-measured, replaced), sinkhorn-l2, weight
     QVERIFY(w.results().landscape.isEmpty());
+  }
+
+  void mergeEndToEnd() {
+    // Three models: the two demo MLPs and a randomly permuted copy of the first, which the merge
+    // must put back exactly (barrier to the first 0 after alignment, clearly above 0 before).
+    QTemporaryDir dir;
+    const auto ck = rebasin::io::load_checkpoint(REBASIN_DEMO_DIR "/mnist-mlp-seed1.safetensors");
+    const auto mapped = rebasin::nn::map_checkpoint(ck.tensors, "mlp:784,128,128,10");
+    const auto& spec = mapped.arch->spec();
+    const QString copy = dir.filePath("seed1-permuted.safetensors");
+    rebasin::io::write_safetensors(copy.toStdString(),
+                                   rebasin::nn::permute(spec, mapped.params, rebasin::nn::random_permutations(spec, 3)),
+                                   {{"arch", "mlp:784,128,128,10"}});
+
+    MainWindow w;
+    w.setInteractive(false);
+    w.resize(1400, 900);
+    w.show();
+    JobSettings s;
+    s.task = Task::Merge;
+    s.method = "weight";
+    s.data = "mnist";
+    s.points = 3;
+    s.device = "cpu";
+    w.jobDock()->setSettings(s);
+    w.modelsDock()->setModel(0, REBASIN_DEMO_DIR "/mnist-mlp-seed1.safetensors");
+    w.modelsDock()->setModel(1, REBASIN_DEMO_DIR "/mnist-mlp-seed2.safetensors");
+    w.modelsDock()->setMoreModels({copy});
+    QSignalSpy finished(w.runner(), &JobRunner::finished);
+    QSignalSpy failed(w.runner(), &JobRunner::failed);
+    QSignalSpy views(w.runner(), &JobRunner::mergeViewAvailable);
+    QVERIFY(w.run() > 0);
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() == 1, 300000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.at(0).at(1).toString()));
+    QVERIFY(views.count() >= 6);  // live: one view per measured pair (3 before, 3 after), then accuracies
+
+    const rebasin::widgets::MergeView& m = w.results().merge;
+    QCOMPARE(m.count(), 3);
+    for (double v : m.before) QVERIFY(std::isfinite(v));
+    for (double v : m.after) QVERIFY(std::isfinite(v));
+    QVERIFY2(m.before[0 * 3 + 2] > 0.05, qPrintable(QString::number(m.before[2])));
+    QVERIFY2(std::abs(m.after[0 * 3 + 2]) < 1e-4, qPrintable(QString::number(m.after[2])));
+    QVERIFY(m.after[0 * 3 + 1] < m.before[0 * 3 + 1]);  // the trained pair: alignment lowers it
+    for (double a : m.accuracy) QVERIFY(a > 0.9);
+    QVERIFY(m.merged > m.naiveAverage);
+    QVERIFY(m.ensemble > 0.9);
+    QCOMPARE(w.tabs()->tabText(w.tabs()->currentIndex()), QString("Merge"));
+    auto* plot = qobject_cast<rebasin::widgets::MergePlot*>(w.tabs()->currentWidget());
+    QVERIFY(plot);
+    QCOMPARE(plot->measuredCells(), 18);
+    QVERIFY(!plot->isPlaceholderVisible());
+    QCOMPARE(w.results().summary.value("task").toString(), QString("merge"));
+
+    // Exports: the merged checkpoint under model A's names, the barrier table as CSV.
+    QString error;
+    const QString merged = dir.filePath("merged.safetensors");
+    QVERIFY2(w.exportMerged(merged, &error), qPrintable(error));
+    const auto out = rebasin::io::load_checkpoint(merged.toStdString());
+    QCOMPARE(out.tensors.size(), ck.tensors.size());
+    for (std::size_t i = 0; i < out.tensors.size(); ++i) QCOMPARE(out.tensors[i].name, ck.tensors[i].name);
+    QVERIFY2(w.exportData(dir.filePath("merge.csv"), &error), qPrintable(error));
+    const QByteArray csv = head(dir.filePath("merge.csv"), 1 << 16);
+    QVERIFY(csv.startsWith("model_i,model_j,barrier_before,barrier_after,accuracy\n"));
+    QVERIFY(csv.contains("seed1-permuted"));
+
+    // Session round trip: the further models and the merge view come back.
+    const QString session = dir.filePath("merge.rebasin.json");
+    QVERIFY2(w.saveSession(session, &error), qPrintable(error));
+    MainWindow w2;
+    w2.setInteractive(false);
+    QVERIFY2(w2.openSession(session, &error), qPrintable(error));
+    QCOMPARE(w2.modelsDock()->moreModels(), QStringList{copy});
+    QCOMPARE(w2.results().merge.before, m.before);
+    QCOMPARE(w2.results().merge.merged, m.merged);
+    QCOMPARE(w2.jobDock()->settings().task, Task::Merge);
+
+    // Fewer than two models: one line saying what is missing, no crash.
+    MainWindow w3;
+    w3.setInteractive(false);
+    w3.jobDock()->setSettings(s);
+    w3.modelsDock()->setModel(0, REBASIN_DEMO_DIR "/mnist-mlp-seed1.safetensors");
+    QSignalSpy failed3(w3.runner(), &JobRunner::failed);
+    QVERIFY(w3.run() > 0);
+    QTRY_COMPARE_WITH_TIMEOUT(failed3.count(), 1, 60000);
+    QVERIFY(failed3.at(0).at(1).toString().contains("at least 2 models"));
+    QVERIFY(!w3.exportMerged(dir.filePath("none.safetensors"), &error));
+    QVERIFY(!QFile::exists(dir.filePath("none.safetensors")));
   }
 
   void demoSettingsAreNotTheUsersOwn() {

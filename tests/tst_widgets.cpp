@@ -15,6 +15,7 @@
 #include "widgets/continual_plot.h"
 #include "widgets/curves_plot.h"
 #include "widgets/landscape_plot.h"
+#include "widgets/merge_plot.h"
 #include "widgets/objective_plot.h"
 #include "widgets/plan_heatmap.h"
 #include "widgets/plan_layout.h"
@@ -434,6 +435,47 @@ class TestWidgets : public QObject {
     QVERIFY(!w.logScale());  // a value <= 0 has no logarithm
     w.clear();
     QCOMPARE(w.sampleCount(), 0);
+  }
+
+  void mergeFillsCellByCell() {
+    MergePlot w;
+    w.resize(1200, 500);
+    QCOMPARE(w.measuredCells(), 0);
+    const int n = 3;
+    MergeView v;
+    v.models = QStringList{"m1", "m2", "m3"};
+    v.before = QVector<double>(n * n, qQNaN());
+    v.after = v.before;
+    for (int i = 0; i < n; ++i) v.before[i * n + i] = v.after[i * n + i] = 0;
+    w.setView(v);
+    QCOMPARE(w.measuredCells(), 6);  // the diagonals
+    QCOMPARE(w.cellLabelCount(), 0);  // no label on the diagonal or on what is not measured
+    v.before[0 * n + 1] = v.before[1 * n + 0] = 0.8;
+    w.setView(v);
+    QCOMPARE(w.measuredCells(), 8);
+    QCOMPARE(w.cellLabelCount(), 2);
+    QCOMPARE(w.barrierScaleMax(), 0.8);
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j)
+        if (i != j) v.before[i * n + j] = 0.5 + 0.1 * (i + j), v.after[i * n + j] = 0.01 * (i + j);
+    v.accuracy = {0.97, 0.96, 0.975};
+    v.merged = 0.972;
+    v.naiveAverage = 0.6;
+    v.ensemble = 0.98;
+    w.setView(v);
+    QCOMPARE(w.measuredCells(), 18);
+    QCOMPARE(w.cellLabelCount(), 12);
+    QCOMPARE(w.barrierScaleMax(), 0.8);  // one scale for both matrices: the largest barrier
+    const QImage image = w.plot()->toPixmap(1200, 500).toImage();
+    QVERIFY(!image.isNull());
+    // A view whose matrices do not fit its models is drawn as not measured, not read past its end.
+    MergeView bad;
+    bad.models = QStringList{"a", "b"};
+    bad.before = {0.5};
+    w.setView(bad);
+    QCOMPARE(w.measuredCells(), 0);
+    w.clear();
+    QCOMPARE(w.view().count(), 0);
   }
 
   void recovery_data() {

@@ -1,5 +1,6 @@
 #include "app/studio/job_dock.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
@@ -41,11 +42,12 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
   auto* outer = new QVBoxLayout(body);
   form_ = new QFormLayout;
   outer->addLayout(form_);
-  task_ = combo(body, {"recover", "align", "interpolate", "continual"}, "task");
+  task_ = combo(body, {"recover", "align", "interpolate", "continual", "merge"}, "task");
   task_->setToolTip(tr("recover: hide a permutation in a random model and find it again\n"
                        "align: align model B to model A, then compare the interpolation curves\n"
                        "interpolate: loss and accuracy between A and B (aligned B after an alignment)\n"
-                       "continual: learn a stream of tasks one after another"));
+                       "continual: learn a stream of tasks one after another\n"
+                       "merge: align A, B and the further models into one frame and average them"));
   recoverArch_ = new QLineEdit(QStringLiteral("mlp:784,512,512,10"), body);
   recoverArch_->setToolTip(tr("mlp:784,512,512,10[:tanh], vgg11, vgg:8,M,32, resnet20x4, resnet18, tv:resnet18, tv:vgg11_bn:w8"));
   method_ = combo(body, {"sinkhorn", "weight", "activation", "ste", "naive"}, "method");
@@ -76,6 +78,13 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
   tasks_ = spin(body, 2, 100, 20);
   epochs_ = spin(body, 1, 100, 5);
   trainPerTask_ = spin(body, 0, 60000, 0, tr("all"));
+  mergeTarget_ = combo(body, {"first", "universe", "universe-sinkhorn"}, "mergeTarget");
+  mergeTarget_->setToolTip(tr("first: every model aligned to model A (star)\n"
+                              "universe: all models jointly into a shared frame, cycle-consistent (C2M3, Frank-Wolfe)\n"
+                              "universe-sinkhorn: the same frame found by Sinkhorn re-basin over every model's soft plans"));
+  repair_ = new QCheckBox(tr("rescale unit statistics of the average"), body);
+  repair_->setObjectName(QStringLiteral("repair"));
+  repair_->setToolTip(tr("REPAIR (Jordan et al. 2023): MLP, VGG and CIFAR ResNet built-ins; uses training data"));
   device_ = combo(body, {"auto", "cpu", "cuda"}, "device");
   seed_ = spin(body, 0, 1 << 30, 0);
 
@@ -98,6 +107,8 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
   form_->addRow(tr("Tasks"), tasks_);
   form_->addRow(tr("Epochs per task"), epochs_);
   form_->addRow(tr("Training samples per task"), trainPerTask_);
+  form_->addRow(tr("Merge into"), mergeTarget_);
+  form_->addRow(tr("REPAIR"), repair_);
   form_->addRow(tr("De&vice"), device_);
   form_->addRow(tr("Seed"), seed_);
 
@@ -131,17 +142,22 @@ void JobDock::updateVisibleRows() {
   const QString task = task_->currentText();
   const bool recover = task == "recover", align = task == "align", interp = task == "interpolate";
   const bool continual = task == "continual", sinkhorn = method_->currentText() == "sinkhorn";
+  const bool merge = task == "merge";
+  // A merge aligns pairs like align does: the same method rows.
+  const bool aligns = recover || align || merge;
   setRowVisible(recoverArch_, recover);
-  setRowVisible(method_, recover || align);
+  setRowVisible(method_, aligns);
   for (QWidget* w : {static_cast<QWidget*>(cost_), static_cast<QWidget*>(init_), static_cast<QWidget*>(tau_),
                      static_cast<QWidget*>(iterations_)})
-    setRowVisible(w, (recover || align) && sinkhorn);
-  setRowVisible(lr_, (recover || align) && (sinkhorn || method_->currentText() == "ste"));
-  setRowVisible(steps_, recover || align);
-  setRowVisible(patience_, align && sinkhorn);
-  for (QWidget* w : {static_cast<QWidget*>(data_), static_cast<QWidget*>(split_), static_cast<QWidget*>(points_),
-                     static_cast<QWidget*>(grid_)})
-    setRowVisible(w, align || interp);
+    setRowVisible(w, aligns && sinkhorn);
+  setRowVisible(lr_, aligns && (sinkhorn || method_->currentText() == "ste"));
+  setRowVisible(steps_, aligns);
+  setRowVisible(patience_, (align || merge) && sinkhorn);
+  for (QWidget* w : {static_cast<QWidget*>(data_), static_cast<QWidget*>(split_), static_cast<QWidget*>(points_)})
+    setRowVisible(w, align || interp || merge);
+  setRowVisible(grid_, align || interp);
+  setRowVisible(mergeTarget_, merge);
+  setRowVisible(repair_, merge);
   for (QWidget* w : {static_cast<QWidget*>(stream_), static_cast<QWidget*>(clMethod_), static_cast<QWidget*>(tasks_),
                      static_cast<QWidget*>(epochs_), static_cast<QWidget*>(trainPerTask_)})
     setRowVisible(w, continual);
@@ -168,6 +184,8 @@ JobSettings JobDock::settings() const {
   s.tasks = tasks_->value();
   s.epochs = epochs_->value();
   s.trainPerTask = trainPerTask_->value();
+  s.mergeTarget = mergeTarget_->currentText();
+  s.repair = repair_->isChecked();
   s.device = device_->currentText();
   s.seed = quint64(seed_->value());
   return s;
@@ -193,6 +211,8 @@ void JobDock::setSettings(const JobSettings& s) {
   tasks_->setValue(s.tasks);
   epochs_->setValue(s.epochs);
   trainPerTask_->setValue(int(s.trainPerTask));
+  setCombo(mergeTarget_, s.mergeTarget);
+  repair_->setChecked(s.repair);
   setCombo(device_, s.device);
   seed_->setValue(int(s.seed));
   updateVisibleRows();

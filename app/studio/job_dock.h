@@ -6,6 +6,7 @@
 
 #include "app/studio/job_settings.h"
 
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QFormLayout;
@@ -34,7 +35,8 @@ class JobDock : public QDockWidget {
   void setRowVisible(QWidget* field, bool visible);
 
   QFormLayout* form_ = nullptr;
-  QComboBox *task_, *method_, *cost_, *init_, *data_, *split_, *device_, *stream_, *clMethod_;
+  QComboBox *task_, *method_, *cost_, *init_, *data_, *split_, *device_, *stream_, *clMethod_, *mergeTarget_;
+  QCheckBox* repair_;
   QLineEdit* recoverArch_;
   QDoubleSpinBox *tau_, *lr_;
   QSpinBox *iterations_, *steps_, *patience_, *points_, *grid_, *tasks_, *epochs_, *trainPerTask_, *seed_;

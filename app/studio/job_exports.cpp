@@ -38,7 +38,7 @@ QString resolvedDeviceName(const QString& spec) {
   }
 }
 
-ModelInfo inspectModel(const QString& path) {
+ModelInfo inspectModel(const QString& path, const QString& chosen) {
   ModelInfo info;
   info.path = path;
   try {
@@ -46,12 +46,14 @@ ModelInfo inspectModel(const QString& path) {
     info.format = QString::fromStdString(ck.format);
     for (const auto& t : ck.tensors)
       if (at::isFloatingType(t.tensor.scalar_type())) info.parameters += t.tensor.numel();
-    std::string arch = nn::recorded_arch(path.toStdString(), ck, "auto");
+    const std::string wanted = chosen.trimmed().isEmpty() ? std::string("auto") : chosen.trimmed().toStdString();
+    std::string arch = nn::recorded_arch(path.toStdString(), ck, wanted);
     // A TorchScript model is its own architecture: the spec derived from its graph.
-    if (ck.format == "torchscript") arch = path.toStdString();
+    if (ck.format == "torchscript" && wanted == "auto") arch = path.toStdString();
     if (arch == "auto") arch = nn::detect_architecture(ck.tensors);
     if (arch.empty()) {
-      info.arch = QStringLiteral("unknown: choose one");
+      info.arch = QStringLiteral("unknown: choose one below");
+      info.needsArch = true;
       return info;
     }
     const nn::MappedModel mapped = nn::map_checkpoint(ck.tensors, arch);

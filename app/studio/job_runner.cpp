@@ -62,13 +62,16 @@ int JobRunner::start(const JobSettings& settings) {
       cb.task = [this, id](int t, int n, const QVector<double>& a) {
         post(id, [this, t, n, a] { Q_EMIT taskRowAvailable(t, n, a); });
       };
+      cb.merge = [this, id](const widgets::MergeView& v) { post(id, [this, v] { Q_EMIT mergeViewAvailable(v); }); };
       cb.log = [this, id](const QString& line) { post(id, [this, line] { Q_EMIT logLine(line); }); };
       try {
         JobOutcome out = runJob(settings, cb, j->cancel, previous);
-        JobResult r{id, settings, std::move(out.summary), std::move(out.recovery), std::move(out.aligned)};
+        JobResult r{id, settings, std::move(out.summary), std::move(out.recovery), std::move(out.aligned),
+                    std::move(out.merged)};
         post(id, [this, r] {
           running_ = false;
           if (r.aligned) lastAlignment_ = r.aligned;
+          if (r.merged) lastMerge_ = r.merged;
           Q_EMIT finished(r);
         });
       } catch (const Cancelled&) {

@@ -20,6 +20,7 @@ struct JobResult {
   QJsonObject summary;
   QVector<widgets::GroupRecovery> recovery;
   std::shared_ptr<const AlignedModel> aligned;
+  std::shared_ptr<const MergedModel> merged;
 };
 
 class JobRunner : public QObject {
@@ -35,6 +36,8 @@ class JobRunner : public QObject {
   int currentId() const { return current_; }
   // The latest finished alignment (for exports and interpolate); may be null.
   std::shared_ptr<const AlignedModel> lastAlignment() const { return lastAlignment_; }
+  // The latest finished merge (for the export); may be null.
+  std::shared_ptr<const MergedModel> lastMerge() const { return lastMerge_; }
 
  Q_SIGNALS:
   void started(int id, const rebasin::studio::JobSettings& settings);
@@ -44,6 +47,7 @@ class JobRunner : public QObject {
   void curvePointAvailable(const rebasin::widgets::CurveSample& sample);
   void landscapeRowAvailable(const rebasin::studio::LandscapeRowView& row);
   void taskRowAvailable(int task, int tasks, const QVector<double>& accuracy);
+  void mergeViewAvailable(const rebasin::widgets::MergeView& view);
   void logLine(const QString& line);
   void finished(const rebasin::studio::JobResult& result);
   void failed(int id, const QString& message);
@@ -65,6 +69,7 @@ class JobRunner : public QObject {
   int current_ = 0, nextId_ = 1;
   bool running_ = false;
   std::shared_ptr<const AlignedModel> lastAlignment_;
+  std::shared_ptr<const MergedModel> lastMerge_;
 };
 
 }  // namespace rebasin::studio

@@ -1,5 +1,6 @@
 #include "job_settings.h"
 
+#include <QJsonArray>
 #include <QJsonValue>
 
 namespace rebasin::studio {
@@ -10,12 +11,13 @@ QString taskName(Task task) {
     case Task::Align: return QStringLiteral("align");
     case Task::Interpolate: return QStringLiteral("interpolate");
     case Task::Continual: return QStringLiteral("continual");
+    case Task::Merge: return QStringLiteral("merge");
   }
   return {};
 }
 
 bool parseTask(const QString& text, Task* task) {
-  for (Task t : {Task::Recover, Task::Align, Task::Interpolate, Task::Continual})
+  for (Task t : {Task::Recover, Task::Align, Task::Interpolate, Task::Continual, Task::Merge})
     if (taskName(t) == text) {
       *task = t;
       return true;
@@ -35,7 +37,9 @@ QJsonObject JobSettings::toJson() const {
           {"stream", stream},           {"continual_method", continualMethod},
           {"tasks", tasks},             {"epochs", epochs},
           {"train_per_task", double(trainPerTask)}, {"device", device},
-          {"seed", QString::number(seed)}};
+          {"seed", QString::number(seed)},
+          {"more_models", QJsonArray::fromStringList(moreModels)},
+          {"merge_target", mergeTarget}, {"repair", repair}};
 }
 
 JobSettings JobSettings::fromJson(const QJsonObject& j) {
@@ -55,6 +59,9 @@ JobSettings JobSettings::fromJson(const QJsonObject& j) {
   num("points", s.points), num("landscape_grid", s.landscapeGrid), num("tasks", s.tasks);
   num("epochs", s.epochs), num("train_per_task", s.trainPerTask);
   s.seed = j.value("seed").toString().toULongLong();
+  for (const QJsonValue& v : j.value("more_models").toArray()) s.moreModels << v.toString();
+  str("merge_target", s.mergeTarget);
+  s.repair = j.value("repair").toBool(s.repair);
   return s;
 }
 

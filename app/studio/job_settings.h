@@ -5,18 +5,20 @@
 #include <QJsonObject>
 #include <QMetaType>
 #include <QString>
+#include <QStringList>
 
 namespace rebasin::studio {
 
-enum class Task { Recover, Align, Interpolate, Continual };
+enum class Task { Recover, Align, Interpolate, Continual, Merge };
 
 QString taskName(Task task);              // "recover", "align", ...
 bool parseTask(const QString& text, Task* task);
 
 struct JobSettings {
   Task task = Task::Align;
-  // models (align, interpolate)
+  // models (align, interpolate; merge: A, B, then moreModels)
   QString modelA, modelB, arch = QStringLiteral("auto");
+  QStringList moreModels;
   // recover: the random model's architecture
   QString recoverArch = QStringLiteral("mlp:784,512,512,10");
   // method
@@ -24,6 +26,9 @@ struct JobSettings {
   double tau = 1.0, lr = 0.0;  // lr <= 0: the method's default
   int iterations = 20, steps = 0;  // steps <= 0: the method's default
   int patience = -1;               // -1: auto, 0: every step
+  // merge: into the first model's frame or a shared universe; REPAIR of the average
+  QString mergeTarget = QStringLiteral("first");
+  bool repair = false;
   // data and evaluation
   QString data = QStringLiteral("mnist"), split = QStringLiteral("test");
   int points = 25;

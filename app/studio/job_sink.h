@@ -12,6 +12,7 @@ namespace rebasin::studio {
 class CallbackSink : public EventSink {
  public:
   explicit CallbackSink(const JobCallbacks& cb) : cb_(cb) {}
+  const JobCallbacks& callbacks() const { return cb_; }
 
   void progress(const ProgressEvent& e) override {
     if (cb_.progress) cb_.progress({QString::fromStdString(e.stage), e.fraction, e.seconds, e.eta_seconds});
@@ -58,5 +59,7 @@ class CallbackSink : public EventSink {
 
 // job_continual.cpp
 JobOutcome run_continual_job(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel);
+// job_merge.cpp
+JobOutcome run_merge_job(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel);
 
 }  // namespace rebasin::studio

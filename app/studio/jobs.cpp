@@ -169,6 +169,7 @@ JobOutcome runJob(const JobSettings& s, const JobCallbacks& callbacks, const Can
     case Task::Align: return run_align(s, sink, cancel);
     case Task::Interpolate: return run_interpolate(s, sink, cancel, previous);
     case Task::Continual: return run_continual_job(s, sink, cancel);
+    case Task::Merge: return run_merge_job(s, sink, cancel);
   }
   throw UserError("unknown task");
 }

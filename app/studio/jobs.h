@@ -18,6 +18,8 @@ namespace rebasin::studio {
 
 // Aligned B with everything needed to export it (opaque: tensors live in jobs.cpp).
 struct AlignedModel;
+// A merge job's merged model, with the first model's names to export it under (job_merge.cpp).
+struct MergedModel;
 
 struct LandscapeRowView {
   int row = 0, rows = 0;
@@ -33,12 +35,14 @@ struct JobCallbacks {
   std::function<void(const LandscapeRowView&)> landscape;
   std::function<void(int task, int tasks, const QVector<double>& accuracy)> task;
   std::function<void(const QString& line)> log;  // one line for the status bar / stderr
+  std::function<void(const widgets::MergeView&)> merge;  // merge: the view so far, after each cell
 };
 
 struct JobOutcome {
   QJsonObject summary;                       // what the CLI's --json would report
   QVector<widgets::GroupRecovery> recovery;  // recover: per group
   std::shared_ptr<const AlignedModel> aligned;  // align: for exports and later interpolation
+  std::shared_ptr<const MergedModel> merged;    // merge: for the export
 };
 
 // Runs one job to the end. Throws rebasin::UserError (bad input), rebasin::Cancelled, or
@@ -52,6 +56,8 @@ void exportAlignedCheckpoint(const AlignedModel& model, const QString& path);
 void exportPermutations(const AlignedModel& model, const QString& path);
 // (1 - lambda) A + lambda aligned B, under B's tensor names.
 void exportInterpolated(const AlignedModel& model, double lambda, const QString& path);
+// The merged model, under the first model's tensor names (safetensors, atomic).
+void exportMergedCheckpoint(const MergedModel& model, const QString& path);
 // Which models the alignment belongs to (an interpolate job reuses it only for the same pair).
 QString alignedPair(const AlignedModel& model);
 
@@ -61,11 +67,15 @@ QString resolvedDeviceName(const QString& spec);
 // Model inspection for the Models dock.
 struct ModelInfo {
   QString path, format, arch, error;
+  // No built-in architecture fits and none was chosen: the Models dock then asks for one.
+  bool needsArch = false;
   qint64 parameters = 0;
   QVector<widgets::GroupRecovery> groups;  // name and size (fraction unused)
   QStringList dropped;  // a TorchScript model's groups not used: "name (n units): reason"
 };
-ModelInfo inspectModel(const QString& path);
+// `arch`: "auto" (recorded in the file, or detected from names and shapes), a built-in name or a
+// TorchScript file of the same model whose tensors are matched to the checkpoint's by name.
+ModelInfo inspectModel(const QString& path, const QString& arch = QStringLiteral("auto"));
 
 }  // namespace rebasin::studio
 

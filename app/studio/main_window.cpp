@@ -19,6 +19,7 @@
 #include "widgets/continual_plot.h"
 #include "widgets/curves_plot.h"
 #include "widgets/landscape_plot.h"
+#include "widgets/merge_plot.h"
 #include "widgets/objective_plot.h"
 #include "widgets/plan_heatmap.h"
 #include "widgets/recovery_plot.h"
@@ -26,7 +27,7 @@
 namespace rebasin::studio {
 
 namespace {
-enum TabIndex { kPlansTab, kCurvesTab, kLandscapeTab, kObjectiveTab, kRecoveryTab, kContinualTab };
+enum TabIndex { kPlansTab, kCurvesTab, kLandscapeTab, kObjectiveTab, kRecoveryTab, kContinualTab, kMergeTab };
 
 QString formatSeconds(double s) {
   if (!std::isfinite(s) || s < 0) return QStringLiteral("?");
@@ -78,12 +79,14 @@ void MainWindow::buildTabs() {
   objective_ = new widgets::ObjectivePlot(tabs_);
   recovery_ = new widgets::RecoveryPlot(tabs_);
   continual_ = new widgets::ContinualPlot(tabs_);
+  merge_ = new widgets::MergePlot(tabs_);
   tabs_->addTab(plans_, tr("Transport plans"));
   tabs_->addTab(curves_, tr("Interpolation"));
   tabs_->addTab(landscape_, tr("Landscape"));
   tabs_->addTab(objective_, tr("Objective"));
   tabs_->addTab(recovery_, tr("Recovery"));
   tabs_->addTab(continual_, tr("Continual learning"));
+  tabs_->addTab(merge_, tr("Merge"));
   setCentralWidget(tabs_);
   plans_->setPlaceholderText(tr("Run align or recover to see the transport plans"));
   curves_->setPlaceholderText(tr("Run align or interpolate to see loss and accuracy along the line from A to B"));
@@ -91,23 +94,26 @@ void MainWindow::buildTabs() {
   objective_->setPlaceholderText(tr("Run align or recover to see the objective at every step"));
   recovery_->setPlaceholderText(tr("Run recover to see the fraction of every group recovered"));
   continual_->setPlaceholderText(tr("Run continual to see the accuracy of every task after each task"));
-  showPlaceholders(true, true, true, true, true, true);
+  merge_->setPlaceholderText(tr("Run merge to see the barriers between the models and the merged model's accuracy"));
+  showPlaceholders(true, true, true, true, true, true, true);
 }
 
 void MainWindow::showPlaceholders(bool plans, bool curves, bool landscape, bool objective, bool recovery,
-                                  bool continual) {
+                                  bool continual, bool merge) {
   plans_->setPlaceholderVisible(plans);
   curves_->setPlaceholderVisible(curves);
   landscape_->setPlaceholderVisible(landscape);
   objective_->setPlaceholderVisible(objective);
   recovery_->setPlaceholderVisible(recovery);
   continual_->setPlaceholderVisible(continual);
+  merge_->setPlaceholderVisible(merge);
 }
 
 void MainWindow::selectAlignForPair() {
   if (models_->modelA().isEmpty() || models_->modelB().isEmpty()) return;
   JobSettings s = job_->settings();
-  if (s.task == Task::Align || s.task == Task::Interpolate) return;  // both use the pair already
+  // These use the pair already.
+  if (s.task == Task::Align || s.task == Task::Interpolate || s.task == Task::Merge) return;
   s.task = Task::Align;
   job_->setSettings(s);
 }
@@ -127,6 +133,7 @@ QString MainWindow::currentTable() const {
     case kLandscapeTab: return QStringLiteral("landscape");
     case kRecoveryTab: return QStringLiteral("recovery");
     case kContinualTab: return QStringLiteral("continual");
+    case kMergeTab: return QStringLiteral("merge");
     default: return QStringLiteral("objective");
   }
 }
@@ -163,6 +170,11 @@ void MainWindow::connectRunner() {
     landscape_->setPlaceholderVisible(false);
     landscape_->setRow(r.row, r.loss);
   });
+  connect(runner_, &JobRunner::mergeViewAvailable, this, [this](const widgets::MergeView& v) {
+    results_.merge = v;
+    merge_->setPlaceholderVisible(false);
+    merge_->setView(v);
+  });
   connect(runner_, &JobRunner::taskRowAvailable, this, [this](int task, int tasks, const QVector<double>& acc) {
     if (results_.taskRows.isEmpty()) continual_->setTaskCount(tasks);
     results_.taskRows.push_back({task, tasks, acc});
@@ -175,6 +187,8 @@ int MainWindow::run() {
   JobSettings s = job_->settings();
   s.modelA = models_->modelA();
   s.modelB = models_->modelB();
+  s.arch = models_->arch();
+  s.moreModels = models_->moreModels();
   return runner_->start(s);
 }
 
@@ -214,6 +228,12 @@ void MainWindow::onStarted(int, const JobSettings& s) {
       continual_->setPlaceholderVisible(true);
       continual_->setTitle(tr("%1 on %2").arg(s.continualMethod, s.stream));
       tabs_->setCurrentIndex(kContinualTab);
+      break;
+    case Task::Merge:
+      merge_->clear(), plans_->clear(), objective_->clear();
+      merge_->setPlaceholderVisible(true), plans_->setPlaceholderVisible(true);
+      objective_->setPlaceholderVisible(true);
+      tabs_->setCurrentIndex(kMergeTab);
       break;
   }
   objective_->setTitle(s.method == "sinkhorn" ? tr("Sinkhorn re-basin, %1 cost").arg(s.cost) : s.method);
@@ -255,6 +275,10 @@ void MainWindow::onFinished(const JobResult& r) {
     const QJsonObject b = r.summary.value("barrier").toObject();
     text += tr(": loss barrier naive %1, aligned %2").arg(b.value("naive").toDouble(), 0, 'g', 4)
                 .arg(b.value("aligned").toDouble(), 0, 'g', 4);
+  }
+  if (r.settings.task == Task::Merge) {
+    const double merged = r.summary.value("merged").toObject().value("accuracy").toDouble();
+    text += tr(": merged accuracy %1%").arg(100 * merged, 0, 'f', 2);
   }
   if (r.summary.contains("average_accuracy"))
     text += tr(": average accuracy %1%").arg(100 * r.summary.value("average_accuracy").toDouble(), 0, 'f', 2);
@@ -302,6 +326,7 @@ bool MainWindow::startDemo(const QString& name, const DemoOutputs& outputs) {
   if (demoShown_.isEmpty() || job_->settings().toJson() != demoShown_) userSettings_ = job_->settings().toJson();
   job_->setSettings(s);
   demoShown_ = job_->settings().toJson();
+  models_->setArch(s.arch);
   models_->setModel(0, s.modelA);
   models_->setModel(1, s.modelB);
   demoActive_ = !outputs.screenshot.isEmpty() || !outputs.report.isEmpty() || !outputs.plotsDir.isEmpty();

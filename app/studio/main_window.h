@@ -23,6 +23,7 @@ class LandscapePlot;
 class ObjectivePlot;
 class RecoveryPlot;
 class ContinualPlot;
+class MergePlot;
 }  // namespace rebasin::widgets
 
 namespace rebasin::studio {
@@ -61,6 +62,7 @@ class MainWindow : public QMainWindow {
   bool exportAllPlots(const QString& dir, const QString& suffix, QString* error);
   bool exportData(const QString& path, QString* error);  // .json: everything; .csv: the current tab
   bool exportAligned(const QString& path, QString* error);
+  bool exportMerged(const QString& path, QString* error);
   bool exportPermutationFile(const QString& path, QString* error);
   bool exportInterpolatedModel(double lambda, const QString& path, QString* error);
   bool saveSession(const QString& path, QString* error);
@@ -86,7 +88,8 @@ class MainWindow : public QMainWindow {
   // The Job dock's settings as the user's own: those from before a demo while the dock still
   // shows the demo's (a demo's lr and steps are not the user's next defaults).
   QJsonObject settingsToKeep() const;
-  void showPlaceholders(bool plans, bool curves, bool landscape, bool objective, bool recovery, bool continual);
+  void showPlaceholders(bool plans, bool curves, bool landscape, bool objective, bool recovery, bool continual,
+                        bool merge);
   QString currentTable() const;  // CSV table of the current tab
   widgets::PlotFrame* currentPlot() const;
 
@@ -100,6 +103,7 @@ class MainWindow : public QMainWindow {
   widgets::ObjectivePlot* objective_ = nullptr;
   widgets::RecoveryPlot* recovery_ = nullptr;
   widgets::ContinualPlot* continual_ = nullptr;
+  widgets::MergePlot* merge_ = nullptr;
   QProgressBar* progress_ = nullptr;
   QLabel* status_ = nullptr;
   QLabel* device_ = nullptr;

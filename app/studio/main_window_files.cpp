@@ -23,6 +23,7 @@
 #include "widgets/continual_plot.h"
 #include "widgets/curves_plot.h"
 #include "widgets/landscape_plot.h"
+#include "widgets/merge_plot.h"
 #include "widgets/objective_plot.h"
 #include "widgets/plan_heatmap.h"
 #include "widgets/plot_export.h"
@@ -107,6 +108,12 @@ void MainWindow::buildMenus() {
                                                    tr("safetensors (*.safetensors)"));
     QString error;
     if (!p.isEmpty() && !exportAligned(p, &error)) reportError(tr("Export checkpoint"), error);
+  });
+  file->addAction(tr("Export &merged checkpoint..."), this, [this] {
+    const QString p = QFileDialog::getSaveFileName(this, tr("Export the merged model"), QStringLiteral("merged.safetensors"),
+                                                   tr("safetensors (*.safetensors)"));
+    QString error;
+    if (!p.isEmpty() && !exportMerged(p, &error)) reportError(tr("Export merged checkpoint"), error);
   });
   file->addAction(tr("Export &permutations..."), this, [this] {
     const QString p = QFileDialog::getSaveFileName(this, tr("Export permutations"), QStringLiteral("permutations.json"), tr("JSON (*.json)"));
@@ -193,6 +200,12 @@ bool MainWindow::exportData(const QString& path, QString* error) {
   return writeAtomically(path, results_.csv(currentTable()).toUtf8(), error);
 }
 
+bool MainWindow::exportMerged(const QString& path, QString* error) {
+  auto model = runner_->lastMerge();
+  if (!model) return *error = tr("no merged model yet: run a merge job first"), false;
+  return attempt(error, [&] { exportMergedCheckpoint(*model, path); });
+}
+
 bool MainWindow::exportAligned(const QString& path, QString* error) {
   auto model = runner_->lastAlignment();
   if (!model) return *error = tr("no alignment yet: run an align job first"), false;
@@ -215,6 +228,8 @@ bool MainWindow::saveSession(const QString& path, QString* error) {
   JobSettings s = job_->settings();
   s.modelA = models_->modelA();
   s.modelB = models_->modelB();
+  s.arch = models_->arch();
+  s.moreModels = models_->moreModels();
   const QJsonObject session{{"rebasin_studio_session", kSessionVersion},
                             {"settings", s.toJson()},
                             {"current_tab", tabs_->currentIndex()},
@@ -232,8 +247,10 @@ bool MainWindow::openSession(const QString& path, QString* error) {
   const QJsonObject session = doc.object();
   const JobSettings s = JobSettings::fromJson(session.value("settings").toObject());
   job_->setSettings(s);
+  models_->setArch(s.arch);
   models_->setModel(0, s.modelA);
   models_->setModel(1, s.modelB);
+  models_->setMoreModels(s.moreModels);
   results_ = Results::fromJson(session.value("results").toObject());
   redrawFromResults();
   tabs_->setCurrentIndex(session.value("current_tab").toInt());
@@ -242,6 +259,7 @@ bool MainWindow::openSession(const QString& path, QString* error) {
 
 void MainWindow::redrawFromResults() {
   plans_->clear(), objective_->clear(), curves_->clear(), landscape_->clear(), recovery_->clear(), continual_->clear();
+  merge_->setView(results_.merge);
   for (const auto& p : results_.plans) plans_->setPlan(p);
   for (const auto& s : results_.steps) objective_->addSample(s);
   for (const auto& c : results_.curves) curves_->addPoint(c);
@@ -258,7 +276,8 @@ void MainWindow::redrawFromResults() {
     landscape_->setRow(r.row, r.loss);
   }
   showPlaceholders(results_.plans.isEmpty(), results_.curves.isEmpty(), results_.landscape.isEmpty(),
-                   results_.steps.isEmpty(), results_.recovery.isEmpty(), results_.taskRows.isEmpty());
+                   results_.steps.isEmpty(), results_.recovery.isEmpty(), results_.taskRows.isEmpty(),
+                   results_.merge.models.isEmpty());
 }
 
 void MainWindow::finishDemo(int exitCode, const QString& message) {

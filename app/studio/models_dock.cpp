@@ -9,6 +9,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QMimeData>
 #include <QPointer>
 #include <QPushButton>
@@ -50,6 +51,54 @@ ModelsDock::ModelsDock(QWidget* parent) : QDockWidget(tr("Models"), parent) {
     info_[which]->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(info_[which]);
   }
+  // Merging takes more than two models: the rest of them, in order after A and B.
+  auto* moreRow = new QHBoxLayout;
+  auto* moreLabel = new QLabel(tr("Merge also"), body);
+  moreLabel->setToolTip(tr("Further models for the merge task, merged with A and B into A's frame"));
+  more_ = new QListWidget(body);
+  more_->setObjectName(QStringLiteral("moreModels"));
+  more_->setMaximumHeight(fontMetrics().height() * 4 + 8);
+  more_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  auto* moreButtons = new QVBoxLayout;
+  auto* add = new QPushButton(tr("Add..."), body);
+  add->setObjectName(QStringLiteral("addMore"));
+  auto* remove = new QPushButton(tr("Remove"), body);
+  remove->setObjectName(QStringLiteral("removeMore"));
+  connect(add, &QPushButton::clicked, this, &ModelsDock::addMoreModels);
+  connect(remove, &QPushButton::clicked, this, [this] {
+    qDeleteAll(more_->selectedItems());
+    Q_EMIT modelsChanged();
+  });
+  moreButtons->addWidget(add);
+  moreButtons->addWidget(remove);
+  moreButtons->addStretch(1);
+  moreRow->addWidget(moreLabel, 0, Qt::AlignTop);
+  moreRow->addWidget(more_, 1);
+  moreRow->addLayout(moreButtons);
+  layout->addLayout(moreRow);
+  // A state dict that fits no built-in (a user's own model) is read through the TorchScript of
+  // the same model, matched by name: without this field the studio would be a dead end there.
+  archRow_ = new QWidget(body);
+  auto* archLayout = new QHBoxLayout(archRow_);
+  archLayout->setContentsMargins(0, 0, 0, 0);
+  arch_ = new QLineEdit(archRow_);
+  arch_->setObjectName(QStringLiteral("arch"));
+  arch_->setPlaceholderText(tr("auto"));
+  arch_->setToolTip(tr("The architecture of both models: auto, a built-in name (mlp:784,512,512,10, "
+                       "vgg11, resnet20x4, tv:resnet18 ...) or a TorchScript file of the same model "
+                       "(torch.jit.script or trace, then torch.jit.save), whose tensors are matched "
+                       "to the checkpoints' by name"));
+  auto* archBrowse = new QPushButton(tr("TorchScript..."), archRow_);
+  archBrowse->setObjectName(QStringLiteral("archBrowse"));
+  connect(archBrowse, &QPushButton::clicked, this, &ModelsDock::browseArch);
+  connect(arch_, &QLineEdit::editingFinished, this, [this] {
+    if (arch_->text().trimmed() != archShown_) setArch(arch_->text().trimmed());
+  });
+  archLayout->addWidget(new QLabel(tr("Architecture"), archRow_));
+  archLayout->addWidget(arch_, 1);
+  archLayout->addWidget(archBrowse);
+  archRow_->setVisible(false);
+  layout->addWidget(archRow_);
   groups_ = new QTableWidget(0, 2, body);
   groups_->setHorizontalHeaderLabels({tr("Group"), tr("Units")});
   groups_->horizontalHeader()->setStretchLastSection(true);
@@ -81,6 +130,54 @@ void ModelsDock::browse(int which) {
   if (!path.isEmpty()) openModel(which, path);
 }
 
+QStringList ModelsDock::moreModels() const {
+  QStringList paths;
+  for (int i = 0; i < more_->count(); ++i) paths << more_->item(i)->text();
+  return paths;
+}
+
+void ModelsDock::setMoreModels(const QStringList& paths) {
+  more_->clear();
+  for (const QString& p : paths)
+    if (!p.trimmed().isEmpty()) more_->addItem(p.trimmed());
+  Q_EMIT modelsChanged();
+}
+
+void ModelsDock::addMoreModels() {
+  const QStringList paths = QFileDialog::getOpenFileNames(
+      this, tr("Models to merge with A and B"), QFileInfo(modelA()).path(),
+      tr("Checkpoints (*.safetensors *.pt *.pth *.ckpt *.bin);;All files (*)"));
+  if (!paths.isEmpty()) setMoreModels(moreModels() + paths);
+}
+
+QString ModelsDock::arch() const {
+  const QString a = arch_->text().trimmed();
+  return a.isEmpty() ? QStringLiteral("auto") : a;
+}
+
+bool ModelsDock::archFieldVisible() const { return !archRow_->isHidden(); }
+
+void ModelsDock::setArch(const QString& arch) {
+  const QString a = arch.trimmed() == QLatin1String("auto") ? QString() : arch.trimmed();
+  arch_->setText(a);
+  if (a == archShown_) return;
+  archShown_ = a;
+  updateArchRow();
+  for (int which = 0; which < 2; ++which) inspect(which);
+  Q_EMIT modelsChanged();
+}
+
+void ModelsDock::browseArch() {
+  const QString start = arch_->text().isEmpty() ? QFileInfo(modelA()).path() : QFileInfo(arch_->text()).path();
+  const QString path = QFileDialog::getOpenFileName(this, tr("Choose the TorchScript of the same model"), start,
+                                                    tr("TorchScript (*.ts.pt *.pt *.pth *.zip);;All files (*)"));
+  if (!path.isEmpty()) setArch(path);
+}
+
+void ModelsDock::updateArchRow() {
+  archRow_->setVisible(!archShown_.isEmpty() || needsArch_[0] || needsArch_[1]);
+}
+
 void ModelsDock::openModel(int which, const QString& path) {
   setModel(which, path);
   Q_EMIT modelOpened(which);
@@ -89,19 +186,26 @@ void ModelsDock::openModel(int which, const QString& path) {
 void ModelsDock::setModel(int which, const QString& path) {
   path_[which]->setText(path);
   shown_[which] = path;
+  if (!path.isEmpty()) addRecent(path);
+  inspect(which);
+  Q_EMIT modelsChanged();
+}
+
+void ModelsDock::inspect(int which) {
+  const QString path = shown_[which];
   const int generation = ++generation_[which];
+  needsArch_[which] = false;
+  updateArchRow();
   if (path.isEmpty()) {
     info_[which]->setText(tr("no model"));
     if (which == 0) groups_->setRowCount(0);
-    Q_EMIT modelsChanged();
     return;
   }
   info_[which]->setText(tr("reading %1 ...").arg(QFileInfo(path).fileName()));
-  addRecent(path);
-  Q_EMIT modelsChanged();
   QPointer<ModelsDock> self(this);
-  QThreadPool::globalInstance()->start([self, which, generation, path] {
-    ModelInfo info = inspectModel(path);
+  const QString arch = this->arch();
+  QThreadPool::globalInstance()->start([self, which, generation, path, arch] {
+    ModelInfo info = inspectModel(path, arch);
     if (!self) return;
     QMetaObject::invokeMethod(
         self.data(), [self, which, generation, info] {
@@ -112,8 +216,15 @@ void ModelsDock::setModel(int which, const QString& path) {
 }
 
 void ModelsDock::showInfo(int which, const ModelInfo& info) {
+  needsArch_[which] = info.needsArch;
+  updateArchRow();
   if (!info.error.isEmpty()) {
     info_[which]->setText(tr("<b>cannot use this file:</b> %1").arg(info.error.toHtmlEscaped()));
+  } else if (info.needsArch) {
+    info_[which]->setText(tr("%1, %L2 parameters: <b>no built-in architecture fits</b>; choose the "
+                             "architecture below (the model's TorchScript, or a built-in name)")
+                              .arg(info.format)
+                              .arg(info.parameters));
   } else {
     info_[which]->setText(tr("%1, architecture <b>%2</b>, %L3 parameters")
                               .arg(info.format, info.arch.toHtmlEscaped())
@@ -145,13 +256,15 @@ void ModelsDock::dragEnterEvent(QDragEnterEvent* event) {
 }
 
 void ModelsDock::dropEvent(QDropEvent* event) {
-  // Two files: A and B. One file: the first empty slot (B once A is set).
+  // Two files: A and B (more: the rest to merge with them). One file: the first empty slot (B
+  // once A is set).
   QStringList files;
   for (const QUrl& url : event->mimeData()->urls())
     if (url.isLocalFile()) files << url.toLocalFile();
   if (files.size() >= 2) {
     openModel(0, files[0]);
     openModel(1, files[1]);
+    if (files.size() > 2) setMoreModels(files.mid(2));
   } else if (files.size() == 1) {
     openModel(modelA().isEmpty() ? 0 : 1, files[0]);
   }

@@ -1,5 +1,5 @@
-// The Models dock: model A and model B (path, format, detected architecture, parameter count)
-// and A's permutation groups. Files come from Open buttons, drag and drop or the recent list;
+// The Models dock: model A and model B (path, format, detected architecture, parameter count),
+// the architecture when auto detection fails, and A's permutation groups. Files come from Open buttons, drag and drop or the recent list;
 // they are inspected on a pool thread so a large checkpoint never blocks the GUI.
 #pragma once
 
@@ -9,6 +9,7 @@
 
 class QLabel;
 class QLineEdit;
+class QListWidget;
 class QTableWidget;
 
 namespace rebasin::studio {
@@ -26,6 +27,15 @@ class ModelsDock : public QDockWidget {
   // also emits modelOpened, which selects the align task once both models are there.
   void openModel(int which, const QString& path);
   QStringList recentFiles() const;
+  // The architecture both models are read with: "auto" unless chosen. The field (a built-in
+  // name, or a TorchScript file of the same model with a file picker) shows when auto detection
+  // fails for a model, or when something other than auto is set.
+  QString arch() const;
+  void setArch(const QString& arch);
+  bool archFieldVisible() const;
+  // Models after A and B, for the merge task (merged with A and B into A's frame).
+  QStringList moreModels() const;
+  void setMoreModels(const QStringList& paths);
 
  Q_SIGNALS:
   void modelsChanged();
@@ -41,11 +51,20 @@ class ModelsDock : public QDockWidget {
   void browse(int which);
   void showInfo(int which, const ModelInfo& info);
   void addRecent(const QString& path);
+  void browseArch();
+  void addMoreModels();
+  void inspect(int which);
+  void updateArchRow();
 
   QLineEdit* path_[2] = {};
   QString shown_[2];  // the paths last set
   QLabel* info_[2] = {};
+  QWidget* archRow_ = nullptr;
+  QLineEdit* arch_ = nullptr;
+  QString archShown_;
+  bool needsArch_[2] = {false, false};  // the last inspection found no built-in that fits
   QTableWidget* groups_ = nullptr;
+  QListWidget* more_ = nullptr;
   int generation_[2] = {0, 0};  // drops results of an inspection superseded by a newer file
 };
 

@@ -47,6 +47,10 @@ void Results::clearForJob(const JobSettings& job) {
     case Task::Continual:
       taskRows.clear();
       break;
+    case Task::Merge:  // its alignments report steps and plans too
+      merge = {};
+      steps.clear(), plans.clear();
+      break;
   }
 }
 
@@ -76,8 +80,16 @@ QJsonObject Results::toJson() const {
   for (const auto& x : plans)
     p.append(QJsonObject{{"step", x.step}, {"group", x.group}, {"name", x.name}, {"size", double(x.size)},
                          {"shown", x.shown}, {"values", array(x.values)}, {"assignment", array(x.assignment)}});
+  const QJsonObject m{{"models", QJsonArray::fromStringList(merge.models)},
+                      {"before", array(merge.before)},
+                      {"after", array(merge.after)},
+                      {"accuracy", array(merge.accuracy)},
+                      {"merged", number(merge.merged)},
+                      {"naive_average", number(merge.naiveAverage)},
+                      {"ensemble", number(merge.ensemble)},
+                      {"split", merge.split}};
   return {{"objective", s}, {"curves", c}, {"recovery", r}, {"continual", t}, {"landscape", l},
-          {"plans", p}, {"summary", summary}, {"curves_pair", curvesPair}};
+          {"plans", p}, {"merge", m}, {"summary", summary}, {"curves_pair", curvesPair}};
 }
 
 Results Results::fromJson(const QJsonObject& j) {
@@ -125,6 +137,15 @@ Results Results::fromJson(const QJsonObject& j) {
     p.assignment = vectorOf<qint64>(o.value("assignment"));
     if (p.values.size() == qint64(p.shown) * p.shown) out.plans.insert(p.group, p);
   }
+  const QJsonObject m = j.value("merge").toObject();
+  for (const QJsonValue& v : m.value("models").toArray()) out.merge.models << v.toString();
+  out.merge.before = vectorOf<double>(m.value("before"));
+  out.merge.after = vectorOf<double>(m.value("after"));
+  out.merge.accuracy = vectorOf<double>(m.value("accuracy"));
+  out.merge.merged = numberOf(m.value("merged"));
+  out.merge.naiveAverage = numberOf(m.value("naive_average"));
+  out.merge.ensemble = numberOf(m.value("ensemble"));
+  out.merge.split = m.value("split").toString();
   out.summary = j.value("summary").toObject();
   out.curvesPair = j.value("curves_pair").toString();
   return out;
@@ -153,6 +174,18 @@ QString Results::csv(const QString& table) const {
       for (double a : r.accuracy) out << ',' << a;
       out << '\n';
     }
+  } else if (table == "merge") {
+    // One row per pair of models (i < j), then one per model and reference: accuracy only.
+    out << "model_i,model_j,barrier_before,barrier_after,accuracy\n";
+    const int n = merge.count();
+    if (merge.before.size() == qsizetype(n) * n && merge.after.size() == merge.before.size())
+      for (int i = 0; i < n; ++i)
+        for (int j = i + 1; j < n; ++j)
+          out << merge.models[i] << ',' << merge.models[j] << ',' << merge.before[i * n + j] << ','
+              << merge.after[i * n + j] << ",\n";
+    for (int i = 0; i < n && i < merge.accuracy.size(); ++i) out << merge.models[i] << ",,,," << merge.accuracy[i] << '\n';
+    out << "merged,,,," << merge.merged << "\nnaive average,,,," << merge.naiveAverage << "\nensemble,,,,"
+        << merge.ensemble << '\n';
   } else if (table == "landscape") {
     out << "row,x,y,loss\n";
     for (const auto& r : landscape)

@@ -22,6 +22,7 @@ struct Results {
   QVector<TaskRow> taskRows;
   QVector<LandscapeRowView> landscape;
   QMap<int, widgets::PlanView> plans;  // latest per group
+  widgets::MergeView merge;            // the last merge job's barriers and accuracies
   QJsonObject summary;                 // the last finished job's report
 
   QString curvesPair;  // "A|B" of the models the curves belong to
@@ -33,7 +34,8 @@ struct Results {
   void addCurvePoint(const widgets::CurveSample& sample);
   QJsonObject toJson() const;
   static Results fromJson(const QJsonObject& json);
-  // CSV tables, one per kind of data: "objective", "curves", "recovery", "continual", "landscape".
+  // CSV tables, one per kind of data: "objective", "curves", "recovery", "continual", "landscape",
+  // "merge".
   QString csv(const QString& table) const;
 };
 

@@ -1,0 +1,200 @@
+// The merge job: N models (A, B and the Models dock's further models) brought into one frame by
+// core's merge (star or universe) and averaged. Around it, what the Merge tab shows: the loss
+// barrier of every pair before alignment and in the merge's frame, measured pair by pair and
+// sent after each one, then every model's accuracy beside the merged model's, the naive
+// average's and the ensemble's.
+#include <ATen/ATen.h>
+
+#include <QFileInfo>
+#include <QJsonArray>
+
+#include <chrono>
+
+#include "align/merge.h"
+#include "app/studio/job_sink.h"
+#include "common/cancel.h"
+#include "common/device.h"
+#include "common/error.h"
+#include "data/dataset.h"
+#include "eval/barrier_matrix.h"
+#include "eval/evaluate.h"
+#include "eval/interpolation.h"
+#include "eval/repair.h"
+#include "io/safetensors.h"
+#include "nn/model_pair.h"
+#include "train/train.h"
+
+namespace rebasin::studio {
+
+struct MergedModel {
+  QStringList sources;
+  QString method, target;
+  bool repair = false;
+  std::string arch;
+  io::Checkpoint first_file;
+  std::vector<std::string> first_names;
+  NamedTensors merged;
+};
+
+void exportMergedCheckpoint(const MergedModel& m, const QString& path) {
+  const NamedTensors cpu = [&] {
+    NamedTensors out = m.merged;
+    for (auto& t : out) t.tensor = t.tensor.cpu();
+    return out;
+  }();
+  io::write_safetensors(path.toStdString(), nn::as_stored(m.first_file, m.first_names, cpu),
+                        {{"arch", m.arch},
+                         {"merged_from", m.sources.join(',').toStdString()},
+                         {"method", m.method.toStdString()},
+                         {"to", m.target.toStdString()},
+                         {"repair", m.repair ? "true" : "false"}});
+}
+
+namespace {
+
+std::string s8(const QString& s) { return s.toStdString(); }
+
+// "M1 seed1.safetensors"-style names are long; the plot's ticks take the file's base name.
+QStringList shortNames(const QStringList& paths) {
+  QStringList names;
+  for (const QString& p : paths) names << QFileInfo(p).completeBaseName();
+  return names;
+}
+
+align::AlignOptions mergeAlignOptions(const JobSettings& s) {
+  align::AlignOptions o;
+  o.method = align::parse_method(s8(s.method));
+  o.cost = align::parse_cost(s8(s.cost));
+  o.tau = s.tau;
+  o.sinkhorn_iters = s.iterations;
+  o.lr = s.lr;
+  o.steps = s.steps;
+  o.patience = s.patience;
+  o.init = s8(s.init);
+  o.seed = s.seed;
+  require(o.tau > 0, "tau must be positive");
+  require(o.sinkhorn_iters > 0, "Sinkhorn iterations must be positive");
+  return o;
+}
+
+}  // namespace
+
+JobOutcome run_merge_job(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel) {
+  const auto t0 = std::chrono::steady_clock::now();
+  QStringList paths{s.modelA, s.modelB};
+  paths += s.moreModels;
+  paths.removeAll(QString());
+  require(paths.size() >= 2, "merge needs at least 2 models: open model A, model B and any further models");
+  require(!s.data.isEmpty(), "merge needs a data set (accuracy, barriers, BatchNorm statistics)");
+  const c10::Device device = resolve_device(s8(s.device));
+  align::MergeOptions mo;
+  mo.align = mergeAlignOptions(s);
+  mo.target = align::parse_merge_target(s8(s.mergeTarget));
+  mo.repair = s.repair;
+  mo.repair_options.seed = s.seed;
+
+  data::Splits splits = data::load_dataset(s8(s.data));
+  std::vector<std::string> files;
+  for (const QString& p : paths) files.push_back(s8(p));
+  nn::ModelSet set = nn::load_model_set(files, s8(s.arch), nn::model_io(splits.train));
+  const nn::Architecture& arch = *set.arch;
+  train::check_data_fits(arch, splits.train);
+  require(!s.repair || eval::repair_supported(arch),
+          "REPAIR: architecture '" + arch.name() + "' is not supported (the MLP, VGG and CIFAR ResNet built-ins are)");
+  for (auto& m : set.models)
+    for (auto& t : m) t.tensor = t.tensor.to(device);
+  data::to_device(splits, device);
+  const data::Dataset& eval_set = s.split == "train" ? splits.train : splits.test;
+  const data::Dataset* bn = arch.has_batchnorm() ? &splits.train : nullptr;
+
+  const int n = int(paths.size());
+  widgets::MergeView view;
+  view.models = shortNames(paths);
+  view.split = s.split;
+  view.before = QVector<double>(qsizetype(n) * n, qQNaN());
+  view.after = view.before;
+  view.accuracy = QVector<double>(n, qQNaN());
+  for (int i = 0; i < n; ++i) view.before[i * n + i] = view.after[i * n + i] = 0.0;
+  auto send = [&] {
+    if (sink.callbacks().merge) sink.callbacks().merge(view);
+  };
+  auto report = [&](const std::string& stage, double fraction) {
+    ProgressEvent e;
+    e.stage = stage;
+    e.fraction = fraction;
+    e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    e.eta_seconds = fraction > 0 ? e.seconds * (1 - fraction) / fraction : 0.0;
+    sink.progress(e);
+  };
+  eval::BarrierMatrixOptions bo;
+  bo.points = std::max(3, s.points);
+  bo.split = s8(s.split);
+  bo.seed = s.seed;
+  const int pairs = n * (n - 1) / 2;
+  // Each measured pair goes to the Merge tab at once, and moves the progress bar.
+  auto cells = [&](QVector<double>& matrix, const char* stage, double from, double span) {
+    return [&matrix, &send, &report, n, pairs, stage, from, span, done = 0](int i, int j, double barrier) mutable {
+      matrix[i * n + j] = matrix[j * n + i] = barrier;
+      send();
+      report(stage, from + span * double(++done) / pairs);
+    };
+  };
+  eval::pairwise_barriers(arch, set.models, nullptr, eval_set, bn, bo, &cancel,
+                          cells(view.before, "barriers before alignment", 0.0, 0.3));
+  const align::MergeResult r = align::merge(arch, set.models, &splits.train, mo, &sink, &cancel);
+  report("merged", 0.5);
+  const align::PairwisePermutations frame = align::pairwise_from_frame(r.perms);
+  eval::pairwise_barriers(arch, set.models, &frame, eval_set, bn, bo, &cancel,
+                          cells(view.after, "barriers after alignment", 0.5, 0.4));
+
+  QJsonArray endpoints;
+  for (int i = 0; i < n; ++i) {
+    check_cancel(&cancel);
+    const eval::Metrics m = eval::evaluate(arch, set.models[i], eval_set);
+    view.accuracy[i] = m.accuracy;
+    endpoints.append(QJsonObject{{"path", paths[i]}, {"accuracy", m.accuracy}, {"loss", m.loss}});
+  }
+  const eval::Metrics merged = eval::evaluate(arch, r.merged, eval_set);
+  NamedTensors naive = align::weighted_average(set.models, r.weights);
+  naive = eval::reset_batchnorm(arch, naive, splits.train, 2000, s.seed);
+  const eval::Metrics naive_m = eval::evaluate(arch, naive, eval_set);
+  const eval::Metrics ensemble = eval::evaluate_ensemble(arch, set.models, eval_set);
+  view.merged = merged.accuracy;
+  view.naiveAverage = naive_m.accuracy;
+  view.ensemble = ensemble.accuracy;
+  send();
+  report("done", 1.0);
+
+  auto model = std::make_shared<MergedModel>();
+  model->sources = paths;
+  model->method = s.method;
+  model->target = s.mergeTarget;
+  model->repair = s.repair;
+  model->arch = arch.name();
+  model->first_file = std::move(set.first_file);
+  model->first_names = std::move(set.first_names);
+  model->merged = r.merged;
+
+  QJsonArray before, after;
+  for (int k = 0; k < n * n; ++k) before.append(view.before[k]), after.append(view.after[k]);
+  JobOutcome out;
+  out.summary = {{"task", "merge"},
+                 {"arch", QString::fromStdString(arch.name())},
+                 {"models", QJsonArray::fromStringList(paths)},
+                 {"method", s.method},
+                 {"to", s.mergeTarget},
+                 {"repair", s.repair},
+                 {"split", s.split},
+                 {"merged", QJsonObject{{"accuracy", merged.accuracy}, {"loss", merged.loss}}},
+                 {"naive_average", QJsonObject{{"accuracy", naive_m.accuracy}, {"loss", naive_m.loss}}},
+                 {"ensemble", QJsonObject{{"accuracy", ensemble.accuracy}, {"loss", ensemble.loss}}},
+                 {"endpoints", endpoints},
+                 {"barriers", QJsonObject{{"before", before}, {"after", after}}},
+                 {"universe_steps", r.universe_steps},
+                 {"seconds", r.seconds},
+                 {"device", QString::fromStdString(device_name(device))}};
+  out.merged = std::move(model);
+  return out;
+}
+
+}  // namespace rebasin::studio
