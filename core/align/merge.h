@@ -82,10 +82,11 @@ UniverseResult universe_alignment(const nn::PermutationSpec& spec, const std::ve
                                   int max_steps, const CancelToken* cancel = nullptr);
 
 // The Sinkhorn variant: every model i >= 1 gets soft plans into model 0's frame (Sinkhorn
-// re-basin's, soft_plans.h: two-level for head groups), all optimised together by AdamW on the
-// weighted spread of the permuted models, sum_{i<j} w_i w_j |pi_{P_i}(theta_i) - pi_{P_j}(theta_j)|^2
-// (for hard plans: a constant minus 2 f, so its minimum is f's maximum), from `start`. After each
-// step the plans' hard assignments are scored by f; the best seen (the start included) is kept,
+// re-basin's, soft_plans.h: two-level for head groups), all optimised together by gradient steps
+// (each logit matrix's largest entry moves by the rate), each on
+// its l2 distance to the weighted mean of the others as their current hard assignments place
+// them (sum_i w_i |pi_{P_i}(theta_i) - mean_{j != i}|^2), from `start`. After each step the
+// plans' hard assignments are scored by f; the best seen (the start included) is kept,
 // and the run stops after `patience` steps without a better one. options: tau, sinkhorn_iters,
 // lr (0: 0.5, ramped up over the first 10 steps), patience (-1: 50), backward. Returned maps: model 0's is the identity.
 UniverseResult sinkhorn_universe(const nn::PermutationSpec& spec, const std::vector<NamedTensors>& models,
