@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include "align/methods.h"
 #include "align/soft_plans.h"
 #include "common/runtime.h"
 #include "nn/permute.h"
@@ -48,6 +49,39 @@ class TestSoftPlans : public QObject {
     QVERIFY(max_abs(p.sum(1) - 1) < 1e-9);
     // Block (i, j) is S_ij Q_ij: entry [i*4 + a][j*4 + b].
     QVERIFY(std::abs(p[4 + 2][8 + 1].item<double>() - (heads[1][2] * inner[1 * 3 + 2][2][1]).item<double>()) < 1e-15);
+  }
+
+  void snapshotShowsHeadPlanAndMatchedInnerPlans() {
+    // What the studio's head view draws: exact at any display size.
+    at::manual_seed(2);
+    ot::SinkhornOptions o;
+    o.iters = 500;
+    const at::Tensor heads = ot::sinkhorn(at::randn({3, 3}, at::kDouble), o).plan;
+    std::vector<at::Tensor> inner;
+    for (int b = 0; b < 9; ++b) inner.push_back(ot::sinkhorn(at::randn({4, 4}, at::kDouble), o).plan);
+    const at::Tensor p = align::assemble_two_level(heads, at::stack(inner));
+    // Head i -> head (i + 2) % 3, units in order inside.
+    std::vector<std::int64_t> units;
+    for (int i = 0; i < 3; ++i)
+      for (int u = 0; u < 4; ++u) units.push_back(((i + 2) % 3) * 4 + u);
+    const at::Tensor assignment = at::tensor(units, at::kLong);
+    const PlanSnapshot s = align::make_snapshot(7, 1, "qk", p, assignment, /*max_side=*/5, /*heads=*/3);
+    QCOMPARE(s.shown, std::int64_t(5));  // the unit view is block-averaged ...
+    QCOMPARE(s.heads, std::int64_t(3));  // ... the head view is not
+    QCOMPARE(s.head_assignment, (std::vector<std::int64_t>{2, 0, 1}));
+    QCOMPARE(int(s.head_values.size()), 9);
+    QCOMPARE(int(s.inner_values.size()), 3 * 16);
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 3; ++j) QVERIFY(std::abs(s.head_values[i * 3 + j] - heads[i][j].item<double>()) < 1e-6);
+      const int j = (i + 2) % 3;
+      for (int a = 0; a < 4; ++a)
+        for (int b = 0; b < 4; ++b)
+          QVERIFY(std::abs(s.inner_values[i * 16 + a * 4 + b] - inner[i * 3 + j][a][b].item<double>()) < 1e-5);
+    }
+    // A plain group carries none of it.
+    const PlanSnapshot plain = align::make_snapshot(7, 2, "mlp", p, assignment, 12);
+    QCOMPARE(plain.heads, std::int64_t(1));
+    QVERIFY(plain.head_values.empty() && plain.inner_values.empty());
   }
 
   void sharpPlansAreTheHeadStructuredPermutation() {

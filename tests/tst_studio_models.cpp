@@ -19,6 +19,7 @@
 #include "io/safetensors.h"
 #include "nn/architecture.h"
 #include "nn/permute.h"
+#include "widgets/plan_heatmap.h"
 #include "widgets/plot_types.h"
 
 using namespace rebasin;
@@ -150,6 +151,57 @@ class TestStudioModels : public QObject {
       QVERIFY2(it != aligned.tensors.end(), t.name.c_str());
       QVERIFY2(at::equal(it->tensor, t.tensor), t.name.c_str());
     }
+  }
+
+  void headGroupsReachThePlanViewWithTheirHeads() {
+    // A traced ViT (4 heads of 8 units) aligned to a permuted copy: the head groups' plans
+    // arrive with their head plan and matched inner plans, and the heatmap opens them.
+    const auto arch = nn::make_architecture(fixture("vit.ts.pt").toStdString());
+    const NamedTensors a = arch->init(0);
+    QTemporaryDir dir;
+    const QString bPath = dir.filePath("vit_b.safetensors");
+    io::write_safetensors(bPath.toStdString(), nn::permute(arch->spec(), a, nn::random_permutations(arch->spec(), 3)));
+    studio::MainWindow w;
+    w.setInteractive(false);
+    w.show();
+    studio::JobSettings s;
+    s.task = studio::Task::Align;
+    s.method = "sinkhorn";
+    s.steps = 5;
+    s.data = "";  // no curves: the plans are what is looked at
+    s.device = "cpu";
+    w.jobDock()->setSettings(s);
+    w.modelsDock()->setModel(0, fixture("vit.ts.pt"));
+    w.modelsDock()->setModel(1, bPath);
+    QSignalSpy finished(w.runner(), &studio::JobRunner::finished);
+    QSignalSpy failed(w.runner(), &studio::JobRunner::failed);
+    QVERIFY(w.run() > 0);
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() == 1, 300000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.at(0).at(1).toString()));
+    int headed = 0;
+    for (const auto& p : w.results().plans) {
+      if (p.heads == 1) continue;
+      ++headed;
+      QCOMPARE(p.heads, 4);
+      QCOMPARE(p.headValues.size(), 16);
+      QCOMPARE(p.headAssignment.size(), 4);
+      QCOMPARE(p.innerValues.size(), 4 * 8 * 8);
+      double row = 0;  // the head plan's rows sum to 1, as the plan's do
+      for (int j = 0; j < 4; ++j) row += p.headValues[j];
+      QVERIFY2(std::abs(row - 1) < 1e-3, qPrintable(QString::number(row)));
+    }
+    QCOMPARE(headed, 4);  // 2 layers x (query/key, value/output)
+    auto* heatmap = w.findChild<widgets::PlanHeatmap*>();
+    QVERIFY(heatmap);
+    for (const auto& p : w.results().plans)
+      if (p.heads > 1) {
+        heatmap->selectGroup(p.group);
+        break;
+      }
+    heatmap->setHeadLevel(-1);
+    QCOMPARE(heatmap->shownSide(), 4);
+    heatmap->openHeadRow(3);
+    QCOMPARE(heatmap->shownSide(), 8);
   }
 };
 

@@ -246,6 +246,61 @@ class TestWidgets : public QObject {
     QCOMPARE(w.overlayPointCount(), 0);
   }
 
+  void heatmapHeadLevels() {
+    // 3 heads of 4 units; A's head i is B's head (i + 1) % 3, units reversed inside each pair.
+    const int h = 3, d = 4, n = h * d;
+    QVector<qint64> assignment;
+    for (int i = 0; i < h; ++i)
+      for (int u = 0; u < d; ++u) assignment << ((i + 1) % h) * d + (d - 1 - u);
+    PlanView plan = makePlan(2, n, n, assignment);
+    plan.heads = h;
+    for (int i = 0; i < h; ++i)
+      for (int j = 0; j < h; ++j) plan.headValues << (j == (i + 1) % h ? 0.9f : 0.05f);
+    for (int i = 0; i < h; ++i) plan.headAssignment << (i + 1) % h;
+    for (int i = 0; i < h; ++i)
+      for (int r = 0; r < d; ++r)
+        for (int c = 0; c < d; ++c) plan.innerValues << (c == d - 1 - r ? 0.97f : 0.01f) + 0.001f * i;
+    PlanHeatmap w;
+    w.resize(600, 500);
+    w.show();
+    w.setPlan(plan);
+    auto* box = w.findChild<QComboBox*>("headLevel");
+    QVERIFY(box);
+    QVERIFY(box->isVisible());
+    QCOMPARE(box->count(), 2 + h);  // all units, heads, one per head
+    QCOMPARE(w.headLevel(), -2);
+    QCOMPARE(w.shownSide(), n);
+    w.setHeadLevel(-1);  // the h x h head plan, its assignment overlaid
+    QCOMPARE(w.shownSide(), h);
+    QCOMPARE(w.overlayPointCount(), h);
+    QVERIFY(w.toolTipAt(0, 1).endsWith("0.9"));
+    // A click on head 1's row opens its inner plan with B's head 2: d x d, the reversed units.
+    w.openHeadRow(1);
+    QCOMPARE(w.headLevel(), 1);
+    QCOMPARE(w.shownSide(), d);
+    QCOMPARE(w.overlayPointCount(), d);
+    QVERIFY2(w.toolTipAt(0, d - 1).endsWith("0.971"), qPrintable(w.toolTipAt(0, d - 1)));
+    QVERIFY(w.plot()->yAxis->label().contains("head 1"));
+    // Clicks mean nothing outside the head plan; a new snapshot keeps the level.
+    w.openHeadRow(0);
+    QCOMPARE(w.headLevel(), 1);
+    w.setPlan(plan);
+    QCOMPARE(w.shownSide(), d);
+    // A plain group has no head levels: the box hides and units are shown.
+    w.setPlan(makePlan(5, 8, 8, randomPermutation(8, 2)));
+    w.selectGroup(5);
+    QVERIFY(!box->isVisible());
+    QCOMPARE(w.headLevel(), -2);
+    QCOMPARE(w.shownSide(), 8);
+    // Head data that does not fit the group is ignored (unit level only).
+    plan.innerValues.resize(5);
+    w.setPlan(plan);
+    w.selectGroup(2);
+    w.setHeadLevel(-1);
+    QCOMPARE(w.headLevel(), -2);
+    QCOMPARE(w.shownSide(), n);
+  }
+
   void heatmapRenders() {
     PlanHeatmap empty;
     QRect area;

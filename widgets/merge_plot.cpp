@@ -11,9 +11,10 @@
 namespace rebasin::widgets {
 namespace {
 
-QSharedPointer<QCPAxisTickerText> modelTicker(const QStringList& names) {
+// Models are numbered 1..N on every axis (file names are long; the CSV and JSON keep them).
+QSharedPointer<QCPAxisTickerText> modelTicker(int n) {
   auto ticker = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
-  for (int i = 0; i < names.size(); ++i) ticker->addTick(i + 1, names[i]);
+  for (int i = 0; i < n; ++i) ticker->addTick(i + 1, QString::number(i + 1));
   return ticker;
 }
 
@@ -60,8 +61,9 @@ MergePlot::MergePlot(QWidget* parent) : PlotFrame(parent) {
   auto* margins = new QCPMarginGroup(p);
   for (QCPLayoutElement* e : std::initializer_list<QCPLayoutElement*>{m_beforeRect, m_afterRect, m_scale, m_barsRect})
     e->setMarginGroup(QCP::msTop | QCP::msBottom, margins);
-  setupMatrixRect(m_beforeRect, tr("before alignment"));
-  setupMatrixRect(m_afterRect, tr("after alignment (merge frame)"));
+  setupMatrixRect(m_beforeRect, tr("model, before alignment"));
+  setupMatrixRect(m_afterRect, tr("model, after alignment (merge frame)"));
+  m_beforeRect->axis(QCPAxis::atLeft)->setLabel(tr("model"));
   m_before = addMap(m_beforeRect, m_scale);
   m_after = addMap(m_afterRect, m_scale);
   m_scale->setGradient(viridisGradient());  // after setColorScale, which adopts the scale's
@@ -69,7 +71,7 @@ MergePlot::MergePlot(QWidget* parent) : PlotFrame(parent) {
   m_barsRect->axis(QCPAxis::atLeft)->setLabel(tr("test accuracy (%)"));
   m_barsRect->axis(QCPAxis::atBottom)->grid()->setVisible(false);
   m_barsRect->axis(QCPAxis::atBottom)->setTickLength(0, 3);
-  m_barsRect->axis(QCPAxis::atBottom)->setTickLabelRotation(40);
+  m_barsRect->axis(QCPAxis::atBottom)->setLabel(tr("model"));
   m_bars = new QCPBars(m_barsRect->axis(QCPAxis::atBottom), m_barsRect->axis(QCPAxis::atLeft));
   m_bars->setWidth(0.7);
   m_bars->removeFromLegend();
@@ -113,7 +115,7 @@ void MergePlot::rebuildMaps() {
     for (double v : *m)
       if (std::isfinite(v)) hi = std::max(hi, v);
   const QCPRange range(0, hi > 0 ? hi : 1);
-  const auto ticker = modelTicker(m_view.models);
+  const auto ticker = modelTicker(n);
   for (auto [map, values] : {std::pair{m_before, &m_view.before}, std::pair{m_after, &m_view.after}}) {
     QCPColorMapData* data = map->data();
     if (n == 0) {
@@ -135,7 +137,7 @@ void MergePlot::rebuildMaps() {
 
 void MergePlot::rebuildBars() {
   const int n = m_view.count();
-  auto ticker = modelTicker(m_view.models);
+  auto ticker = modelTicker(n);
   QVector<double> keys, values, refKeys, refValues;
   for (int i = 0; i < n; ++i) {
     keys << i + 1;
@@ -154,6 +156,9 @@ void MergePlot::rebuildBars() {
   m_references->setData(refKeys, refValues, true);
   QCPAxis* x = m_barsRect->axis(QCPAxis::atBottom);
   x->setTicker(ticker);
+  // The references' names need more room than a bar once there are many: slant them (to the
+  // left, so the last one stays inside the widget).
+  x->setTickLabelRotation(n + 3 > 7 ? -35 : 0);
   x->setRange(0.4, key - 0.4);
   // Accuracies of merged models sit close together near the top: start the axis below the lowest.
   double lo = 100;

@@ -40,6 +40,13 @@ PlanHeatmap::PlanHeatmap(QWidget* parent) : PlotFrame(parent) {
   m_reorderBox = new QCheckBox(tr("Reorder by assignment"), this);
   m_reorderBox->setToolTip(tr("Permute the columns so that the hard assignment lies on the diagonal"));
   row->addWidget(m_reorderBox);
+  m_headBox = new QComboBox(this);
+  m_headBox->setObjectName(QStringLiteral("headLevel"));
+  m_headBox->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+  m_headBox->setToolTip(tr("Attention heads: every unit, the plan over heads (click a head's row to open it), or one "
+                           "head's plan over its units with the head it is matched to"));
+  m_headBox->setVisible(false);
+  row->addWidget(m_headBox);
   row->addStretch(1);
 
   QCustomPlot* p = plot();
@@ -69,6 +76,12 @@ PlanHeatmap::PlanHeatmap(QWidget* parent) : PlotFrame(parent) {
   connect(m_groupBox, qOverload<int>(&QComboBox::activated), this,
           [this](int index) { selectGroup(m_groupBox->itemData(index).toInt()); });
   connect(m_reorderBox, &QCheckBox::toggled, this, &PlanHeatmap::setReorder);
+  connect(m_headBox, qOverload<int>(&QComboBox::activated), this,
+          [this](int index) { setHeadLevel(m_headBox->itemData(index).toInt()); });
+  connect(p, &QCustomPlot::mousePress, this, [this](QMouseEvent* event) {
+    if (m_headLevel != -1 || event->button() != Qt::LeftButton) return;
+    openHeadRow(static_cast<int>(std::lround(plot()->yAxis->pixelToCoord(event->position().y()))));
+  });
   connect(p, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent*) { fit(); });
   connect(p, &QCustomPlot::mouseMove, this, &PlanHeatmap::showToolTip);
   applyTheme();
@@ -89,8 +102,70 @@ QStringList PlanHeatmap::groupNames() const {
 }
 
 int PlanHeatmap::shownSide() const {
-  const PlanView* plan = current();
+  const PlanView* plan = displayed();
   return plan ? plan->shown : 0;
+}
+
+const PlanView* PlanHeatmap::displayed() const { return m_headLevel == -2 ? current() : &m_derived; }
+
+void PlanHeatmap::updateHeadBox() {
+  const PlanView* plan = current();
+  const int heads = plan ? plan->heads : 1;
+  const bool headed = heads > 1 && plan->headValues.size() == qsizetype(heads) * heads &&
+                      plan->headAssignment.size() == heads && plan->size % heads == 0 &&
+                      plan->innerValues.size() == plan->size / heads * plan->size;
+  if (!headed) m_headLevel = -2;
+  if (m_headLevel >= heads) m_headLevel = -1;
+  m_headBox->setVisible(headed);
+  if (!headed) return;
+  if (m_headBox->count() != heads + 2) {
+    m_headBox->clear();
+    m_headBox->addItem(tr("all units"), -2);
+    m_headBox->addItem(tr("%1 heads").arg(heads), -1);
+    for (int i = 0; i < heads; ++i) m_headBox->addItem(tr("head %1 inside").arg(i), i);
+  }
+  m_headBox->setCurrentIndex(m_headBox->findData(m_headLevel));
+  if (m_headLevel == -2) return;
+  const qint64 d = plan->size / heads;
+  m_derived = PlanView{};
+  m_derived.step = plan->step;
+  m_derived.group = plan->group;
+  if (m_headLevel == -1) {
+    m_derived.name = tr("%1: heads").arg(plan->name);
+    m_derived.size = m_derived.shown = heads;
+    m_derived.values = plan->headValues;
+    m_derived.assignment = plan->headAssignment;
+  } else {
+    const int i = m_headLevel;
+    const qint64 j = plan->headAssignment[i];
+    m_derived.name = tr("%1: head %2 of A with head %3 of B").arg(plan->name).arg(i).arg(j);
+    m_derived.size = d;
+    m_derived.shown = int(d);
+    m_derived.values = plan->innerValues.mid(qsizetype(i) * d * d, d * d);
+    // The units' assignment inside the pair, when it stays inside it (it does for the two-level
+    // hard assignment).
+    for (qint64 u = 0; u < d && plan->assignment.size() == plan->size; ++u) {
+      const qint64 column = plan->assignment[i * d + u] - j * d;
+      if (column < 0 || column >= d) {
+        m_derived.assignment.clear();
+        break;
+      }
+      m_derived.assignment << column;
+    }
+  }
+}
+
+void PlanHeatmap::setHeadLevel(int level) {
+  if (level == m_headLevel) return;
+  m_headLevel = std::max(level, -2);
+  rebuild();
+  fit();
+}
+
+void PlanHeatmap::openHeadRow(int row) {
+  const PlanView* plan = current();
+  if (m_headLevel != -1 || !plan || row < 0 || row >= plan->heads) return;
+  setHeadLevel(row);
 }
 
 const PlanView* PlanHeatmap::current() const {
@@ -147,7 +222,14 @@ void PlanHeatmap::fit() {
 }
 
 void PlanHeatmap::rebuild() {
-  const PlanView* plan = current();
+  updateHeadBox();
+  const PlanView* plan = displayed();
+  plot()->xAxis->setLabel(m_headLevel == -1  ? tr("head of model B")
+                          : m_headLevel >= 0 ? tr("unit inside the matched head of model B")
+                                             : tr("column (unit of model B)"));
+  plot()->yAxis->setLabel(m_headLevel == -1  ? tr("head of model A (click to open)")
+                          : m_headLevel >= 0 ? tr("unit inside head %1 of model A").arg(m_headLevel)
+                                             : tr("row (unit of model A)"));
   QCPColorMapData* data = m_map->data();
   if (!plan) {
     m_order.clear();
@@ -193,7 +275,7 @@ void PlanHeatmap::rebuild() {
 }
 
 QString PlanHeatmap::toolTipAt(int row, int displayColumn) const {
-  const PlanView* plan = current();
+  const PlanView* plan = displayed();
   if (!plan || row < 0 || displayColumn < 0 || row >= plan->shown ||
       displayColumn >= plan->shown || m_order.size() != plan->shown)
     return {};

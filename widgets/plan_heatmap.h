@@ -1,6 +1,9 @@
 // Transport-plan heatmap: the latest soft plan of the selected permutation group as a colour
 // map (0..max), the hard assignment overlaid as points, optional column reordering that puts
-// the assignment on the diagonal, hover tooltips, zoom/pan and double-click to fit.
+// the assignment on the diagonal, hover tooltips, zoom/pan and double-click to fit. A
+// head-structured group (attention heads) can also be shown a level up - the h x h head plan -
+// and, on a click on a head's row there, a level down: that head's d x d inner plan with the B
+// head it is matched to.
 #pragma once
 
 #include <QMap>
@@ -35,6 +38,9 @@ class PlanHeatmap : public PlotFrame {
   int selectedGroup() const { return m_selected; }
   QStringList groupNames() const;
   bool reorder() const { return m_reorder; }
+  // Head level of a head-structured group: -2 all units, -1 the head plan, i >= 0 head i's inner
+  // plan. Plain groups are always shown at unit level.
+  int headLevel() const { return m_headLevel; }
 
   // For tests and the status bar: side of the shown grid, the drawn assignment points
   // (display column, shown row) and the text of the tooltip over a shown cell.
@@ -48,6 +54,9 @@ class PlanHeatmap : public PlotFrame {
   void setPlan(const rebasin::widgets::PlanView& plan);
   void selectGroup(int group);
   void setReorder(bool on);
+  void setHeadLevel(int level);
+  // A click on row `row` of the head plan (as the mouse does): that head's inner plan.
+  void openHeadRow(int row);
   // Shows the whole plan again after zooming or panning.
   void fit();
 
@@ -59,11 +68,15 @@ class PlanHeatmap : public PlotFrame {
 
  private:
   const PlanView* current() const;
+  // What is drawn: the current plan, or its head plan or one head's inner plan (m_derived).
+  const PlanView* displayed() const;
+  void updateHeadBox();
   void rebuild();
   void showToolTip(QMouseEvent* event);
 
   QComboBox* m_groupBox = nullptr;
   QCheckBox* m_reorderBox = nullptr;
+  QComboBox* m_headBox = nullptr;
   QCPColorMap* m_map = nullptr;
   QCPColorScale* m_scale = nullptr;
   QCPGraph* m_points = nullptr;
@@ -72,6 +85,8 @@ class PlanHeatmap : public PlotFrame {
   QMap<int, PlanView> m_plans;  // latest plan per group
   int m_selected = -1;
   bool m_reorder = false;
+  int m_headLevel = -2;
+  PlanView m_derived;  // the head plan or an inner plan, rebuilt from the current plan
   QVector<int> m_order;  // display column -> shown column of the current plan
   QVector<QPointF> m_overlay;
 };

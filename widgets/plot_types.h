@@ -19,6 +19,13 @@ struct PlanView {
   int shown = 0;               // side of `values` (block-averaged, <= size)
   QVector<float> values;       // shown*shown, row-major
   QVector<qint64> assignment;  // size entries: row i -> column assignment[i]; may be empty
+  // Head-structured groups (heads > 1, h heads of d = size / h units; exact at any `shown`):
+  // the h x h head plan, the head assignment (h entries) and every A head's d x d inner plan
+  // with its assigned B head (h * d * d, row-major). Empty for plain groups.
+  int heads = 1;
+  QVector<float> headValues;
+  QVector<qint64> headAssignment;
+  QVector<float> innerValues;
 };
 
 // One point of a loss/accuracy curve along the line between two models.

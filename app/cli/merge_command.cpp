@@ -82,8 +82,7 @@ void run_merge(MergeCommandOptions& o) {
   train::check_data_fits(arch, splits.train);
   require(!o.repair || eval::repair_supported(arch),
           "--repair: architecture '" + arch.name() + "' is not supported (the MLP, VGG and CIFAR ResNet built-ins are)");
-  for (auto& m : set.models)
-    for (auto& t : m) t.tensor = t.tensor.to(device);
+  nn::move_to(set, device);
   data::to_device(splits, device);
   if (!o.common.json)
     std::cerr << "merging " << o.models.size() << " models (" << arch.name() << ") with " << o.align.method

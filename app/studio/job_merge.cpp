@@ -61,22 +61,6 @@ QStringList shortNames(const QStringList& paths) {
   return names;
 }
 
-align::AlignOptions mergeAlignOptions(const JobSettings& s) {
-  align::AlignOptions o;
-  o.method = align::parse_method(s8(s.method));
-  o.cost = align::parse_cost(s8(s.cost));
-  o.tau = s.tau;
-  o.sinkhorn_iters = s.iterations;
-  o.lr = s.lr;
-  o.steps = s.steps;
-  o.patience = s.patience;
-  o.init = s8(s.init);
-  o.seed = s.seed;
-  require(o.tau > 0, "tau must be positive");
-  require(o.sinkhorn_iters > 0, "Sinkhorn iterations must be positive");
-  return o;
-}
-
 }  // namespace
 
 JobOutcome run_merge_job(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel) {
@@ -88,7 +72,7 @@ JobOutcome run_merge_job(const JobSettings& s, CallbackSink& sink, const CancelT
   require(!s.data.isEmpty(), "merge needs a data set (accuracy, barriers, BatchNorm statistics)");
   const c10::Device device = resolve_device(s8(s.device));
   align::MergeOptions mo;
-  mo.align = mergeAlignOptions(s);
+  mo.align = align_options(s);
   mo.target = align::parse_merge_target(s8(s.mergeTarget));
   mo.repair = s.repair;
   mo.repair_options.seed = s.seed;
@@ -101,8 +85,7 @@ JobOutcome run_merge_job(const JobSettings& s, CallbackSink& sink, const CancelT
   train::check_data_fits(arch, splits.train);
   require(!s.repair || eval::repair_supported(arch),
           "REPAIR: architecture '" + arch.name() + "' is not supported (the MLP, VGG and CIFAR ResNet built-ins are)");
-  for (auto& m : set.models)
-    for (auto& t : m) t.tensor = t.tensor.to(device);
+  nn::move_to(set, device);
   data::to_device(splits, device);
   const data::Dataset& eval_set = s.split == "train" ? splits.train : splits.test;
   const data::Dataset* bn = arch.has_batchnorm() ? &splits.train : nullptr;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "app/studio/jobs.h"
+#include "align/align.h"
 #include "common/events.h"
 
 namespace rebasin::studio {
@@ -30,6 +31,10 @@ class CallbackSink : public EventSink {
     v.shown = static_cast<int>(p.shown);
     v.values = QVector<float>(p.values.begin(), p.values.end());
     v.assignment = QVector<qint64>(p.assignment.begin(), p.assignment.end());
+    v.heads = static_cast<int>(p.heads);
+    v.headValues = QVector<float>(p.head_values.begin(), p.head_values.end());
+    v.headAssignment = QVector<qint64>(p.head_assignment.begin(), p.head_assignment.end());
+    v.innerValues = QVector<float>(p.inner_values.begin(), p.inner_values.end());
     cb_.plan(v);
   }
   void curve(const CurvePoint& c) override {
@@ -56,6 +61,9 @@ class CallbackSink : public EventSink {
  private:
   const JobCallbacks& cb_;
 };
+
+// The Job dock's method settings as core's options (jobs.cpp; align and merge jobs).
+align::AlignOptions align_options(const JobSettings& s);
 
 // job_continual.cpp
 JobOutcome run_continual_job(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel);

@@ -19,27 +19,26 @@
 
 namespace rebasin::studio {
 
-
-namespace {
-
-std::string s8(const QString& s) { return s.toStdString(); }
-
 align::AlignOptions align_options(const JobSettings& s) {
   align::AlignOptions o;
-  o.method = align::parse_method(s8(s.method));
-  o.cost = align::parse_cost(s8(s.cost));
+  o.method = align::parse_method(s.method.toStdString());
+  o.cost = align::parse_cost(s.cost.toStdString());
   o.tau = s.tau;
   o.sinkhorn_iters = s.iterations;
   o.lr = s.lr;
   o.steps = s.steps;
   o.patience = s.patience;
-  o.init = s8(s.init);
+  o.init = s.init.toStdString();
   o.seed = s.seed;
   require(o.tau > 0, "tau must be positive");
   require(o.sinkhorn_iters > 0, "Sinkhorn iterations must be positive");
   require(o.init == "identity" || o.init == "weight" || o.init == "auto", "init must be identity, weight or auto");
   return o;
 }
+
+namespace {
+
+std::string s8(const QString& s) { return s.toStdString(); }
 
 QString curve_label(const JobSettings& s) {
   return s.method == "sinkhorn" ? s.method + "-" + s.cost : s.method;

@@ -77,9 +77,17 @@ QJsonObject Results::toJson() const {
     l.append(QJsonObject{{"row", x.row}, {"rows", x.rows}, {"xs", array(x.xs)}, {"ys", array(x.ys)},
                          {"loss", array(x.loss)}, {"marks", marks}});
   }
-  for (const auto& x : plans)
-    p.append(QJsonObject{{"step", x.step}, {"group", x.group}, {"name", x.name}, {"size", double(x.size)},
-                         {"shown", x.shown}, {"values", array(x.values)}, {"assignment", array(x.assignment)}});
+  for (const auto& x : plans) {
+    QJsonObject o{{"step", x.step}, {"group", x.group}, {"name", x.name}, {"size", double(x.size)},
+                  {"shown", x.shown}, {"values", array(x.values)}, {"assignment", array(x.assignment)}};
+    if (x.heads > 1) {
+      o["heads"] = x.heads;
+      o["head_values"] = array(x.headValues);
+      o["head_assignment"] = array(x.headAssignment);
+      o["inner_values"] = array(x.innerValues);
+    }
+    p.append(o);
+  }
   const QJsonObject m{{"models", QJsonArray::fromStringList(merge.models)},
                       {"before", array(merge.before)},
                       {"after", array(merge.after)},
@@ -135,6 +143,10 @@ Results Results::fromJson(const QJsonObject& j) {
     p.shown = o.value("shown").toInt();
     p.values = vectorOf<float>(o.value("values"));
     p.assignment = vectorOf<qint64>(o.value("assignment"));
+    p.heads = std::max(1, o.value("heads").toInt(1));
+    p.headValues = vectorOf<float>(o.value("head_values"));
+    p.headAssignment = vectorOf<qint64>(o.value("head_assignment"));
+    p.innerValues = vectorOf<float>(o.value("inner_values"));
     if (p.values.size() == qint64(p.shown) * p.shown) out.plans.insert(p.group, p);
   }
   const QJsonObject m = j.value("merge").toObject();

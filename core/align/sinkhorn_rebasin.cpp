@@ -58,7 +58,7 @@ at::Tensor path_loss(const nn::Architecture& arch, const NamedTensors& a, const 
 }
 
 PlanSnapshot make_snapshot(int step, int group, const std::string& name, const at::Tensor& plan,
-                           const at::Tensor& assignment, std::int64_t max_side) {
+                           const at::Tensor& assignment, std::int64_t max_side, std::int64_t heads) {
   PlanSnapshot s;
   s.step = step;
   s.group = group;
@@ -72,6 +72,22 @@ PlanSnapshot make_snapshot(int step, int group, const std::string& name, const a
   s.values.assign(shown.data_ptr<float>(), shown.data_ptr<float>() + shown.numel());
   const at::Tensor as = assignment.to(at::kCPU).contiguous();
   s.assignment.assign(as.data_ptr<std::int64_t>(), as.data_ptr<std::int64_t>() + as.numel());
+  if (heads > 1 && s.size % heads == 0 && static_cast<std::int64_t>(s.assignment.size()) == s.size) {
+    const std::int64_t d = s.size / heads;
+    s.heads = heads;
+    // (h, d, h, d): block (i, j) is [i, :, j, :].
+    const at::Tensor blocks = plan.detach().to(at::kCPU, at::kFloat).reshape({heads, d, heads, d});
+    const at::Tensor head_plan = (blocks.sum({1, 3}) / static_cast<double>(d)).contiguous();
+    s.head_values.assign(head_plan.data_ptr<float>(), head_plan.data_ptr<float>() + head_plan.numel());
+    for (std::int64_t i = 0; i < heads; ++i) {
+      const std::int64_t j = s.assignment[static_cast<std::size_t>(i * d)] / d;
+      s.head_assignment.push_back(j);
+      at::Tensor inner = blocks.select(0, i).select(1, j);  // (d, d)
+      const double mass = inner.sum().item<double>();
+      inner = (mass > 0 ? inner * (static_cast<double>(d) / mass) : inner).contiguous();
+      s.inner_values.insert(s.inner_values.end(), inner.data_ptr<float>(), inner.data_ptr<float>() + inner.numel());
+    }
+  }
   return s;
 }
 
@@ -172,7 +188,8 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
       if (done || step == 1 || now - last_plan >= std::chrono::duration<double>(1.0 / o.max_plans_per_second)) {
         last_plan = now;
         for (std::size_t g = 0; g < groups.size(); ++g)
-          sink->plan(make_snapshot(step, static_cast<int>(g), groups[g].name, plans[g], hard[g], o.max_plan_side));
+          sink->plan(make_snapshot(step, static_cast<int>(g), groups[g].name, plans[g], hard[g], o.max_plan_side,
+                                   groups[g].blocks));
       }
       ProgressEvent p{"align", double(step) / steps, seconds, seconds / step * (steps - step)};
       sink->progress(p);

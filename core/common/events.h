@@ -35,6 +35,15 @@ struct PlanSnapshot {
   std::int64_t shown = 0;              // side of `values` after block-averaging (<= max shown)
   std::vector<float> values;           // shown x shown, row-major
   std::vector<std::int64_t> assignment;  // size entries: row i -> column assignment[i]
+  // Head-structured groups (attention heads; spec blocks > 1) of h heads of d units, exact
+  // whatever `shown` is: the h x h head plan (block sums / d: rows sum to 1 like the plan's),
+  // the head assignment (A's head i -> B's head head_assignment[i], from `assignment`), and for
+  // every head i the d x d inner plan of the pair (i, head_assignment[i]) (the block scaled to
+  // rows summing to 1), h x d x d row-major. Empty for plain groups.
+  std::int64_t heads = 1;
+  std::vector<float> head_values;
+  std::vector<std::int64_t> head_assignment;
+  std::vector<float> inner_values;
 };
 
 // One point of a loss/accuracy curve against lambda (interpolation).

@@ -50,6 +50,11 @@ void move_to(ModelPair& pair, const c10::Device& device) {
     for (auto& t : *set) t.tensor = t.tensor.to(device);
 }
 
+void move_to(ModelSet& set, const c10::Device& device) {
+  for (auto& m : set.models)
+    for (auto& t : m) t.tensor = t.tensor.to(device);
+}
+
 ModelIO model_io(const data::Dataset& set) {
   ModelIO io;
   io.input_shape = std::vector<std::int64_t>(set.inputs.sizes().begin() + 1, set.inputs.sizes().end());

@@ -50,6 +50,8 @@ ModelSet load_model_set(const std::vector<std::string>& paths, const std::string
 
 // Both models' tensors moved to `device`.
 void move_to(ModelPair& pair, const c10::Device& device);
+// Every model's tensors moved to `device`.
+void move_to(ModelSet& set, const c10::Device& device);
 
 // The model's input shape and outputs as a data set gives them.
 ModelIO model_io(const data::Dataset& set);
