@@ -92,6 +92,24 @@ class TestMapping : public QObject {
     QVERIFY_THROWS_EXCEPTION(UserError, map_checkpoint({}, "auto"));
   }
 
+  void explicitConvArchTakesItsInputFromTheCheckpoint() {
+    // A 1-channel 28 x 28 VGG (MNIST) named explicitly, no data: channels, classes and the image
+    // size come from the checkpoint's own shapes.
+    const auto arch = make_architecture("vgg:16,M,32,M,64", ModelIO{{1, 28, 28}, 10});
+    const NamedTensors p = arch->init(3);
+    const MappedModel m = map_checkpoint(p, "vgg:16,M,32,M,64");
+    QCOMPARE(m.params.size(), p.size());
+    QCOMPARE(m.arch->io().input_shape, (std::vector<std::int64_t>{1, 28, 28}));
+    QCOMPARE(m.arch->io().outputs, std::int64_t(10));
+    // A checkpoint that fits at no size is still refused naming the tensor.
+    try {
+      map_checkpoint(p, "vgg:8,M,32,M,64");
+      QFAIL("mapped another VGG");
+    } catch (const UserError& e) {
+      QVERIFY2(QString(e.what()).contains("features.0.weight"), e.what());
+    }
+  }
+
   void autoFailsClearly() {
     const NamedTensors odd = {{"a", at::zeros({2, 3, 4})}, {"b", at::zeros({5})}};
     try {

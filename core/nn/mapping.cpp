@@ -230,8 +230,25 @@ MappedModel map_checkpoint(const NamedTensors& stored, const std::string& arch, 
   if (arch != "auto") {
     MappedModel m;
     std::string why;
-    if (!try_map(stored, names, make_architecture(arch, io), &m, &why, &by_name)) throw UserError(why);
-    return m;
+    if (try_map(stored, names, make_architecture(arch, io), &m, &why, &by_name)) return m;
+    // Without data (the default IO: 3 x 32 x 32, 10 classes) a convolutional checkpoint says its
+    // input channels and classes itself, and its classifier the image size, among the usual
+    // sizes; data of another shape is then refused where it is checked against the model.
+    const auto& first = stored.front().tensor;
+    const auto& last = stored.back().tensor;
+    const bool default_io = io.input_shape == ModelIO{}.input_shape && io.outputs == ModelIO{}.outputs;
+    if (default_io && first.dim() == 4 && last.dim() == 1)
+      for (std::int64_t side : {28, 32, 64, 224, 16}) {
+        std::unique_ptr<Architecture> guess;
+        try {
+          guess = make_architecture(arch, ModelIO{{first.size(1), side, side}, last.size(0)});
+        } catch (const UserError&) {
+          continue;  // pools that do not fit this size
+        }
+        std::string ignored;
+        if (try_map(stored, names, std::move(guess), &m, &ignored, &by_name)) return m;
+      }
+    throw UserError(why);
   }
   // Architectures whose names the checkpoint uses win over those that fit only by order.
   std::vector<MappedModel> fits, named_fits;
