@@ -147,6 +147,41 @@ class TestStudioWindow : public QObject {
     QVERIFY(w.results().landscape.isEmpty());
   }
 
+  void repairCurveBesideTheAligned() {
+    // REPAIR on align: the aligned line REPAIRed at every point is one more curve, and its
+    // barrier is reported beside the others.
+    MainWindow w;
+    w.setInteractive(false);
+    JobSettings s;
+    s.task = Task::Align;
+    s.method = "weight";
+    s.data = "mnist";
+    s.points = 3;
+    s.repair = true;
+    s.device = "cpu";
+    w.jobDock()->setSettings(s);
+    QCOMPARE(w.jobDock()->settings().repair, true);
+    w.modelsDock()->setModel(0, REBASIN_DEMO_DIR "/mnist-mlp-seed1.safetensors");
+    w.modelsDock()->setModel(1, REBASIN_DEMO_DIR "/mnist-mlp-seed2.safetensors");
+    QSignalSpy finished(w.runner(), &JobRunner::finished);
+    QSignalSpy failed(w.runner(), &JobRunner::failed);
+    QVERIFY(w.run() > 0);
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() == 1, 300000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.at(0).at(1).toString()));
+    int repaired = 0;
+    for (const auto& c : w.results().curves) repaired += c.curve == "weight+repair";
+    QCOMPARE(repaired, 3);
+    QCOMPARE(w.results().curves.size(), 3 * 3);  // naive, weight, weight+repair
+    const QJsonObject barrier = w.results().summary.value("barrier").toObject();
+    QVERIFY(barrier.contains("repaired"));
+    QVERIFY(barrier.value("repaired").toDouble(-1) >= 0.0);
+    // The endpoints of the REPAIRed line are the models themselves.
+    for (const auto& c : w.results().curves)
+      if (c.curve == "weight+repair" && c.lambda == 0.0)
+        for (const auto& d : w.results().curves)
+          if (d.curve == "naive" && d.lambda == 0.0) QVERIFY(std::abs(c.accuracy - d.accuracy) < 2e-3);
+  }
+
   void mergeEndToEnd() {
     // Three models: the two demo MLPs and a randomly permuted copy of the first, which the merge
     // must put back exactly (barrier to the first 0 after alignment, clearly above 0 before).

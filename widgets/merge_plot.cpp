@@ -165,7 +165,8 @@ void MergePlot::rebuildBars() {
   for (const QVector<double>* v : {&values, &refValues})
     for (double a : *v)
       if (a > 0) lo = std::min(lo, a);
-  m_barsRect->axis(QCPAxis::atLeft)->setRange(lo >= 100 ? 0 : std::max(0.0, std::floor(lo / 5) * 5 - 5), 101);
+  // Room above 100 for the value labels.
+  m_barsRect->axis(QCPAxis::atLeft)->setRange(lo >= 100 ? 0 : std::max(0.0, std::floor(lo / 5) * 5 - 5), 104);
 }
 
 void MergePlot::rebuildLabels() {

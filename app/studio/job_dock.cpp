@@ -82,9 +82,11 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
   mergeTarget_->setToolTip(tr("first: every model aligned to model A (star)\n"
                               "universe: all models jointly into a shared frame, cycle-consistent (C2M3, Frank-Wolfe)\n"
                               "universe-sinkhorn: the same frame found by Sinkhorn re-basin over every model's soft plans"));
-  repair_ = new QCheckBox(tr("rescale unit statistics of the average"), body);
+  repair_ = new QCheckBox(tr("rescale unit statistics"), body);
   repair_->setObjectName(QStringLiteral("repair"));
-  repair_->setToolTip(tr("REPAIR (Jordan et al. 2023): MLP, VGG and CIFAR ResNet built-ins; uses training data"));
+  repair_->setToolTip(tr("REPAIR (Jordan et al. 2023): every unit's statistics of an average rescaled to the\n"
+                         "endpoints' - align, interpolate: one more curve, the aligned line REPAIRed at every\n"
+                         "point; merge: the merged model. MLP, VGG and CIFAR ResNet built-ins; uses training data"));
   device_ = combo(body, {"auto", "cpu", "cuda"}, "device");
   seed_ = spin(body, 0, 1 << 30, 0);
 
@@ -157,7 +159,7 @@ void JobDock::updateVisibleRows() {
     setRowVisible(w, align || interp || merge);
   setRowVisible(grid_, align || interp);
   setRowVisible(mergeTarget_, merge);
-  setRowVisible(repair_, merge);
+  setRowVisible(repair_, align || interp || merge);
   for (QWidget* w : {static_cast<QWidget*>(stream_), static_cast<QWidget*>(clMethod_), static_cast<QWidget*>(tasks_),
                      static_cast<QWidget*>(epochs_), static_cast<QWidget*>(trainPerTask_)})
     setRowVisible(w, continual);

@@ -26,7 +26,8 @@ struct JobSettings {
   double tau = 1.0, lr = 0.0;  // lr <= 0: the method's default
   int iterations = 20, steps = 0;  // steps <= 0: the method's default
   int patience = -1;               // -1: auto, 0: every step
-  // merge: into the first model's frame or a shared universe; REPAIR of the average
+  // merge: into the first model's frame or a shared universe. REPAIR: of the merged model
+  // (merge), and a REPAIRed aligned curve (align, interpolate)
   QString mergeTarget = QStringLiteral("first");
   bool repair = false;
   // data and evaluation

@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "data/dataset.h"
 #include "eval/interpolation.h"
+#include "eval/repair.h"
 #include "nn/permute.h"
 #include "train/train.h"
 
@@ -67,7 +68,19 @@ void evaluate_pair(const JobSettings& s, const AlignedModel& m, const data::Spli
                                                       "naive", &cancel, split, s.seed);
   const eval::Curve al = eval::interpolation_curve(arch, m.pair.a, m.aligned, eval_set, bn, s.points, &sink,
                                                    s8(aligned_label), &cancel, split, s.seed);
-  summary["barrier"] = QJsonObject{{"naive", naive.barrier}, {"aligned", al.barrier}};
+  QJsonObject barrier{{"naive", naive.barrier}, {"aligned", al.barrier}};
+  if (s.repair) {
+    // REPAIR at every point of the aligned line (eval/repair.h), drawn as its own curve.
+    require(eval::repair_supported(arch), "REPAIR: architecture '" + arch.name() +
+                                              "' is not supported (the MLP, VGG and CIFAR ResNet built-ins are)");
+    eval::RepairOptions ro;
+    ro.seed = s.seed;
+    const eval::RepairedLine line(arch, m.pair.a, m.aligned, splits.train, ro);
+    const eval::Curve rep = eval::path_curve(arch, [&](double lambda) { return line.at(lambda); }, eval_set, s.points,
+                                             &sink, s8(aligned_label) + "+repair", &cancel, split);
+    barrier["repaired"] = rep.barrier;
+  }
+  summary["barrier"] = barrier;
   summary["split"] = s.split;
   if (s.landscapeGrid > 0) {
     eval::loss_landscape(arch, m.pair.a, m.pair.b, m.aligned, eval_set, bn, s.landscapeGrid, &sink, &cancel, s.seed);
