@@ -326,6 +326,14 @@ class TestStudioWindow : public QObject {
     static_cast<QObject*>(w.modelsDock())->event(&drop);
     QCOMPARE(w.modelsDock()->modelB(), b);
     QCOMPARE(w.jobDock()->settings().task, Task::Align);
+    // Three or more files: the rest go to the models to merge, and the merge task is chosen.
+    QMimeData three;
+    three.setUrls({QUrl::fromLocalFile(a), QUrl::fromLocalFile(b), QUrl::fromLocalFile(a)});
+    QDropEvent dropThree(QPointF(5, 5), Qt::CopyAction, &three, Qt::LeftButton, Qt::NoModifier);
+    static_cast<QObject*>(w.modelsDock())->event(&dropThree);
+    QCOMPARE(w.modelsDock()->moreModels(), QStringList{a});
+    QCOMPARE(w.jobDock()->settings().task, Task::Merge);
+    w.modelsDock()->setMoreModels({});
     // A chosen interpolate stays; models set by a session or a demo leave the task alone.
     s.task = Task::Interpolate;
     w.jobDock()->setSettings(s);

@@ -59,6 +59,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(job_, &JobDock::runRequested, this, [this] { run(); });
   connect(job_, &JobDock::stopRequested, this, &MainWindow::stop);
   connect(models_, &ModelsDock::modelOpened, this, &MainWindow::selectAlignForPair);
+  connect(models_, &ModelsDock::moreModelsOpened, this, &MainWindow::selectMergeForSet);
 
   QSettings settings;
   restoreGeometry(settings.value("window/geometry").toByteArray());
@@ -115,6 +116,14 @@ void MainWindow::selectAlignForPair() {
   // These use the pair already.
   if (s.task == Task::Align || s.task == Task::Interpolate || s.task == Task::Merge) return;
   s.task = Task::Align;
+  job_->setSettings(s);
+}
+
+void MainWindow::selectMergeForSet() {
+  if (models_->modelA().isEmpty() || models_->modelB().isEmpty() || models_->moreModels().isEmpty()) return;
+  JobSettings s = job_->settings();
+  if (s.task == Task::Merge) return;
+  s.task = Task::Merge;
   job_->setSettings(s);
 }
 

@@ -85,6 +85,7 @@ class MainWindow : public QMainWindow {
   void finishDemo(int exitCode, const QString& message);
   void reportError(const QString& title, const QString& message);
   void selectAlignForPair();
+  void selectMergeForSet();
   // The Job dock's settings as the user's own: those from before a demo while the dock still
   // shows the demo's (a demo's lr and steps are not the user's next defaults).
   QJsonObject settingsToKeep() const;

@@ -147,7 +147,9 @@ void ModelsDock::addMoreModels() {
   const QStringList paths = QFileDialog::getOpenFileNames(
       this, tr("Models to merge with A and B"), QFileInfo(modelA()).path(),
       tr("Checkpoints (*.safetensors *.pt *.pth *.ckpt *.bin);;All files (*)"));
-  if (!paths.isEmpty()) setMoreModels(moreModels() + paths);
+  if (paths.isEmpty()) return;
+  setMoreModels(moreModels() + paths);
+  Q_EMIT moreModelsOpened();
 }
 
 QString ModelsDock::arch() const {
@@ -264,7 +266,10 @@ void ModelsDock::dropEvent(QDropEvent* event) {
   if (files.size() >= 2) {
     openModel(0, files[0]);
     openModel(1, files[1]);
-    if (files.size() > 2) setMoreModels(files.mid(2));
+    if (files.size() > 2) {
+      setMoreModels(files.mid(2));
+      Q_EMIT moreModelsOpened();
+    }
   } else if (files.size() == 1) {
     openModel(modelA().isEmpty() ? 0 : 1, files[0]);
   }

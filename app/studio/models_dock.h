@@ -40,6 +40,8 @@ class ModelsDock : public QDockWidget {
  Q_SIGNALS:
   void modelsChanged();
   void modelOpened(int which);
+  // The user added models to merge (Add..., or a drop of three or more files).
+  void moreModelsOpened();
   void recentFilesChanged();
   void inspected(int which, const rebasin::studio::ModelInfo& info);
 
