@@ -156,9 +156,9 @@ void MergePlot::rebuildBars() {
   m_references->setData(refKeys, refValues, true);
   QCPAxis* x = m_barsRect->axis(QCPAxis::atBottom);
   x->setTicker(ticker);
-  // The references' names need more room than a bar once there are many: slant them (to the
-  // left, so the last one stays inside the widget).
-  x->setTickLabelRotation(n + 3 > 7 ? -35 : 0);
+  // The references' names need more room than a bar: slant them (to the left, so the last one
+  // stays inside the widget).
+  x->setTickLabelRotation(-35);
   x->setRange(0.4, key - 0.4);
   // Accuracies of merged models sit close together near the top: start the axis below the lowest.
   double lo = 100;

@@ -174,7 +174,8 @@ JobOutcome run_merge_job(const JobSettings& s, CallbackSink& sink, const CancelT
                  {"endpoints", endpoints},
                  {"barriers", QJsonObject{{"before", before}, {"after", after}}},
                  {"universe_steps", r.universe_steps},
-                 {"seconds", r.seconds},
+                 {"merge_seconds", r.seconds},  // alignment and averaging
+                 {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
                  {"device", QString::fromStdString(device_name(device))}};
   out.merged = std::move(model);
   return out;
