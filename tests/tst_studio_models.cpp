@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 
+#include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QTableWidget>
@@ -173,6 +174,10 @@ class TestStudioModels : public QObject {
     w.jobDock()->setSettings(s);
     w.modelsDock()->setModel(0, fixture("vit.ts.pt"));
     w.modelsDock()->setModel(1, bPath);
+    // B's state dict is read through A's graph, as the job reads it: no architecture to choose.
+    QTRY_VERIFY_WITH_TIMEOUT(!w.modelsDock()->archFieldVisible() &&
+                                 w.modelsDock()->findChild<QLabel*>("infoB")->text().contains("TorchScript graph"),
+                             30000);
     QSignalSpy finished(w.runner(), &studio::JobRunner::finished);
     QSignalSpy failed(w.runner(), &studio::JobRunner::failed);
     QVERIFY(w.run() > 0);

@@ -47,6 +47,7 @@ ModelsDock::ModelsDock(QWidget* parent) : QDockWidget(tr("Models"), parent) {
     row->addWidget(open);
     layout->addLayout(row);
     info_[which] = new QLabel(tr("no model"), body);
+    info_[which]->setObjectName(which == 0 ? QStringLiteral("infoA") : QStringLiteral("infoB"));
     info_[which]->setWordWrap(true);
     info_[which]->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(info_[which]);
@@ -195,6 +196,7 @@ void ModelsDock::setModel(int which, const QString& path) {
 
 void ModelsDock::inspect(int which) {
   const QString path = shown_[which];
+  if (which == 0 && path.isEmpty()) aIsTorchScript_ = false;
   const int generation = ++generation_[which];
   needsArch_[which] = false;
   updateArchRow();
@@ -205,7 +207,8 @@ void ModelsDock::inspect(int which) {
   }
   info_[which]->setText(tr("reading %1 ...").arg(QFileInfo(path).fileName()));
   QPointer<ModelsDock> self(this);
-  const QString arch = this->arch();
+  QString arch = this->arch();
+  if (which == 1 && arch == QLatin1String("auto") && aIsTorchScript_) arch = shown_[0];
   QThreadPool::globalInstance()->start([self, which, generation, path, arch] {
     ModelInfo info = inspectModel(path, arch);
     if (!self) return;
@@ -220,6 +223,12 @@ void ModelsDock::inspect(int which) {
 void ModelsDock::showInfo(int which, const ModelInfo& info) {
   needsArch_[which] = info.needsArch;
   updateArchRow();
+  if (which == 0) {
+    const bool torchScript = info.error.isEmpty() && info.format == QLatin1String("torchscript");
+    const bool changed = torchScript != aIsTorchScript_;
+    aIsTorchScript_ = torchScript;
+    if (changed && !shown_[1].isEmpty()) inspect(1);  // B is read through A's graph, or no longer
+  }
   if (!info.error.isEmpty()) {
     info_[which]->setText(tr("<b>cannot use this file:</b> %1").arg(info.error.toHtmlEscaped()));
   } else if (info.needsArch) {

@@ -65,6 +65,8 @@ class ModelsDock : public QDockWidget {
   QLineEdit* arch_ = nullptr;
   QString archShown_;
   bool needsArch_[2] = {false, false};  // the last inspection found no built-in that fits
+  // A is a TorchScript model: under auto, B is read through A's graph (as the jobs read it).
+  bool aIsTorchScript_ = false;
   QTableWidget* groups_ = nullptr;
   QListWidget* more_ = nullptr;
   int generation_[2] = {0, 0};  // drops results of an inspection superseded by a newer file
