@@ -52,7 +52,6 @@ class Deriver {
   void find_heads();
   PermutationSpec build(const std::vector<Candidate>& cands) const;
   std::string name_for(int leaf, std::set<std::string>& used) const;
-  std::vector<std::string> params_of(int leaf) const;
   void choose_sites(Derivation& d);
   // The head placement on the same axis that a dim placement sits inside, or nullptr.
   const Place* enclosing(int head, const Place& dim) const;
@@ -186,17 +185,6 @@ void Deriver::find_heads() {
       ++it;
     }
   }
-}
-
-std::vector<std::string> Deriver::params_of(int leaf) const {
-  std::vector<std::string> names;
-  const auto it = places_.find(leaf);
-  if (it == places_.end()) return names;
-  for (const Place& p : it->second) {
-    const std::string& n = program_.reads()[p.param];
-    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
-  }
-  return names;
 }
 
 std::string Deriver::name_for(int leaf, std::set<std::string>& used) const {
