@@ -211,10 +211,18 @@ class TestStudioWindow : public QObject {
     QSignalSpy finished(w.runner(), &JobRunner::finished);
     QSignalSpy failed(w.runner(), &JobRunner::failed);
     QSignalSpy views(w.runner(), &JobRunner::mergeViewAvailable);
+    QVector<double> fractions;
+    connect(w.runner(), &JobRunner::progress, this, [&](const JobProgress& p) { fractions << p.fraction; });
     QVERIFY(w.run() > 0);
     QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() == 1, 300000);
     QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.at(0).at(1).toString()));
     QVERIFY(views.count() >= 6);  // live: one view per measured pair (3 before, 3 after), then accuracies
+    // One progress bar over the whole job: core's merge stage does not start it over.
+    QVERIFY(!fractions.isEmpty());
+    for (int i = 1; i < fractions.size(); ++i)
+      QVERIFY2(fractions[i] >= fractions[i - 1] - 1e-12,
+               qPrintable(QString("progress went back from %1 to %2").arg(fractions[i - 1]).arg(fractions[i])));
+    QCOMPARE(fractions.last(), 1.0);
 
     const rebasin::widgets::MergeView& m = w.results().merge;
     QCOMPARE(m.count(), 3);

@@ -61,6 +61,24 @@ QStringList shortNames(const QStringList& paths) {
   return names;
 }
 
+// Core's merge reports its own progress from 0 to 1; in this job it is one stage of several, so its
+// fractions are mapped into [from, to] (steps and plans pass as they are).
+class StageSink : public EventSink {
+ public:
+  StageSink(EventSink& inner, double from, double to) : inner_(inner), from_(from), to_(to) {}
+  void progress(const ProgressEvent& e) override {
+    ProgressEvent scaled = e;
+    scaled.fraction = from_ + (to_ - from_) * e.fraction;
+    inner_.progress(scaled);
+  }
+  void step(const StepEvent& e) override { inner_.step(e); }
+  void plan(const PlanSnapshot& p) override { inner_.plan(p); }
+
+ private:
+  EventSink& inner_;
+  double from_, to_;
+};
+
 }  // namespace
 
 JobOutcome run_merge_job(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel) {
@@ -124,7 +142,8 @@ JobOutcome run_merge_job(const JobSettings& s, CallbackSink& sink, const CancelT
   };
   eval::pairwise_barriers(arch, set.models, nullptr, eval_set, bn, bo, &cancel,
                           cells(view.before, "barriers before alignment", 0.0, 0.3));
-  const align::MergeResult r = align::merge(arch, set.models, &splits.train, mo, &sink, &cancel);
+  StageSink merging(sink, 0.3, 0.5);
+  const align::MergeResult r = align::merge(arch, set.models, &splits.train, mo, &merging, &cancel);
   report("merged", 0.5);
   const align::PairwisePermutations frame = align::pairwise_from_frame(r.perms);
   eval::pairwise_barriers(arch, set.models, &frame, eval_set, bn, bo, &cancel,
