@@ -51,8 +51,7 @@ void run_align(AlignCommandOptions& o) {
   for (const std::string& note : pair.notes) std::cerr << "rebasin: note: " << note << std::endl;
   const nn::Architecture& arch = *pair.arch;
   if (have_data) check_cli_data_fits(arch, splits.train, o.data);
-  require(!o.repair || eval::repair_supported(arch), "--repair: architecture '" + arch.name() +
-                                                         "' is not supported (the MLP, VGG and CIFAR ResNet built-ins are)");
+  if (o.repair) eval::require_repair_supported(arch);
   if (!o.common.json)
     std::cerr << "aligning " << o.b << " to " << o.a << " (" << arch.name() << ", "
               << arch.spec().groups().size() << " groups) with " << o.align.method
@@ -71,14 +70,11 @@ void run_align(AlignCommandOptions& o) {
     const eval::Curve naive = eval::interpolation_curve(arch, pair.a, pair.b, eval_set, bn, o.points, nullptr, "naive", nullptr, o.split, o.common.seed);
     const eval::Curve al = eval::interpolation_curve(arch, pair.a, aligned, eval_set, bn, o.points, nullptr, "aligned", nullptr, o.split, o.common.seed);
     barrier = {{"naive", number_or_null(naive.barrier)}, {"aligned", number_or_null(al.barrier)}};
-    if (o.repair) {
-      eval::RepairOptions ro;
-      ro.seed = o.common.seed;
-      const eval::RepairedLine line(arch, pair.a, aligned, splits.train, ro);
-      const eval::Curve rep = eval::path_curve(arch, [&](double lambda) { return line.at(lambda); }, eval_set,
-                                               o.points, nullptr, "aligned+repair", nullptr, o.split);
-      barrier["repaired"] = number_or_null(rep.barrier);
-    }
+    if (o.repair)
+      barrier["repaired"] = number_or_null(eval::repaired_curve(arch, pair.a, aligned, splits.train, eval_set, o.points,
+                                                                nullptr, "aligned+repair", nullptr, o.split,
+                                                                o.common.seed)
+                                               .barrier);
     if (!o.common.json)
       std::cerr << "loss barrier (" << o.split << ", " << o.points << " points): naive " << naive.barrier
                 << ", aligned " << al.barrier

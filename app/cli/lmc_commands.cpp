@@ -123,13 +123,9 @@ void run_interpolate(const LmcCliOptions& o) {
   const std::string name = o.perm.empty() ? "naive" : "aligned";
   eval::Curve c;
   if (o.repair) {
-    require(eval::repair_supported(*m.arch), "--repair: architecture '" + m.arch->name() +
-                                                 "' is not supported (the MLP, VGG and CIFAR ResNet built-ins are)");
-    eval::RepairOptions ro;
-    ro.seed = o.common.seed;
-    const eval::RepairedLine line(*m.arch, m.a, m.b_aligned, m.splits.train, ro);
-    c = eval::path_curve(*m.arch, [&](double lambda) { return line.at(lambda); }, eval_set, o.points, &sink,
-                         name + "+repair", nullptr, o.split);
+    eval::require_repair_supported(*m.arch);
+    c = eval::repaired_curve(*m.arch, m.a, m.b_aligned, m.splits.train, eval_set, o.points, &sink, name + "+repair",
+                             nullptr, o.split, o.common.seed);
   } else {
     c = eval::interpolation_curve(*m.arch, m.a, m.b_aligned, eval_set, m.bn_reset ? &m.splits.train : nullptr,
                                   o.points, &sink, name, nullptr, o.split, o.common.seed);

@@ -15,7 +15,6 @@
 #include "data_options.h"
 #include "eval/barrier_matrix.h"
 #include "eval/evaluate.h"
-#include "eval/interpolation.h"
 #include "io/safetensors.h"
 #include "nn/model_pair.h"
 #include "train/train.h"
@@ -80,8 +79,7 @@ void run_merge(MergeCommandOptions& o) {
   for (const std::string& note : set.notes) std::cerr << "rebasin: note: " << note << std::endl;
   const nn::Architecture& arch = *set.arch;
   train::check_data_fits(arch, splits.train);
-  require(!o.repair || eval::repair_supported(arch),
-          "--repair: architecture '" + arch.name() + "' is not supported (the MLP, VGG and CIFAR ResNet built-ins are)");
+  if (o.repair) eval::require_repair_supported(arch);
   nn::move_to(set, device);
   data::to_device(splits, device);
   if (!o.common.json)
@@ -92,22 +90,18 @@ void run_merge(MergeCommandOptions& o) {
 
   // References: every endpoint, their ensemble, and the plain average without alignment.
   const data::Dataset& test = splits.test;
+  const align::MergeEvaluation ev = align::evaluate_merge(arch, set.models, r, o.repair, splits.train, test, o.common.seed);
   nlohmann::json endpoints = nlohmann::json::array();
   double acc_sum = 0, loss_sum = 0;
-  std::size_t best = 0;
-  std::vector<eval::Metrics> single;
-  for (std::size_t i = 0; i < set.models.size(); ++i) {
-    single.push_back(eval::evaluate(arch, set.models[i], test));
-    endpoints.push_back({{"path", o.models[i]}, {"accuracy", number(single[i].accuracy)}, {"loss", number(single[i].loss)}});
-    acc_sum += single[i].accuracy;
-    loss_sum += single[i].loss;
-    const bool better = test.is_regression() ? single[i].loss < single[best].loss : single[i].accuracy > single[best].accuracy;
-    if (better) best = i;
+  for (std::size_t i = 0; i < ev.endpoints.size(); ++i) {
+    const eval::Metrics& m = ev.endpoints[i];
+    endpoints.push_back({{"path", o.models[i]}, {"accuracy", number(m.accuracy)}, {"loss", number(m.loss)}});
+    acc_sum += m.accuracy;
+    loss_sum += m.loss;
   }
   const double count = static_cast<double>(set.models.size());
-  NamedTensors naive = align::weighted_average(set.models, r.weights);
-  naive = eval::reset_batchnorm(arch, naive, splits.train, 2000, o.common.seed);
-  const eval::Metrics merged = eval::evaluate(arch, r.merged, test);
+  const std::size_t best = ev.best;
+  const std::vector<eval::Metrics>& single = ev.endpoints;
 
   // Independent pairwise alignments (the star's pairs with the first reused) and how far they
   // are from cycle-consistent; the merge's own maps share one frame.
@@ -161,13 +155,13 @@ void run_merge(MergeCommandOptions& o) {
       {"weights", r.weights},
       {"repair", o.repair},
       {"split", "test"},
-      {"merged", metrics_json(merged)},
-      {"merged_without_repair", o.repair ? metrics_json(eval::evaluate(arch, r.merged_plain, test)) : nlohmann::json(nullptr)},
-      {"naive_average", metrics_json(eval::evaluate(arch, naive, test))},
+      {"merged", metrics_json(ev.merged)},
+      {"merged_without_repair", o.repair ? metrics_json(ev.merged_plain) : nlohmann::json(nullptr)},
+      {"naive_average", metrics_json(ev.naive_average)},
       {"endpoints", endpoints},
       {"average_of_endpoints", {{"accuracy", number(acc_sum / count)}, {"loss", number(loss_sum / count)}}},
       {"best_single", {{"index", best}, {"path", o.models[best]}, {"accuracy", number(single[best].accuracy)}, {"loss", number(single[best].loss)}}},
-      {"ensemble", metrics_json(eval::evaluate_ensemble(arch, set.models, test))},
+      {"ensemble", metrics_json(ev.ensemble)},
       {"cycle_error", cycle},
       {"barriers", barriers},
       {"objective", {{"start", number(r.objective_start)}, {"final", number(r.objective)}}},

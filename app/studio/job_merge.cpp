@@ -18,7 +18,6 @@
 #include "data/dataset.h"
 #include "eval/barrier_matrix.h"
 #include "eval/evaluate.h"
-#include "eval/interpolation.h"
 #include "eval/repair.h"
 #include "io/safetensors.h"
 #include "nn/model_pair.h"
@@ -54,7 +53,7 @@ namespace {
 
 std::string s8(const QString& s) { return s.toStdString(); }
 
-// "M1 seed1.safetensors"-style names are long; the plot's ticks take the file's base name.
+// The models as the Merge tab's CSV and JSON name them: file base names.
 QStringList shortNames(const QStringList& paths) {
   QStringList names;
   for (const QString& p : paths) names << QFileInfo(p).completeBaseName();
@@ -101,8 +100,7 @@ JobOutcome run_merge_job(const JobSettings& s, CallbackSink& sink, const CancelT
   nn::ModelSet set = nn::load_model_set(files, s8(s.arch), nn::model_io(splits.train));
   const nn::Architecture& arch = *set.arch;
   train::check_data_fits(arch, splits.train);
-  require(!s.repair || eval::repair_supported(arch),
-          "REPAIR: architecture '" + arch.name() + "' is not supported (the MLP, VGG and CIFAR ResNet built-ins are)");
+  if (s.repair) eval::require_repair_supported(arch);
   nn::move_to(set, device);
   data::to_device(splits, device);
   const data::Dataset& eval_set = s.split == "train" ? splits.train : splits.test;
@@ -149,18 +147,15 @@ JobOutcome run_merge_job(const JobSettings& s, CallbackSink& sink, const CancelT
   eval::pairwise_barriers(arch, set.models, &frame, eval_set, bn, bo, &cancel,
                           cells(view.after, "barriers after alignment", 0.5, 0.4));
 
+  const align::MergeEvaluation ev =
+      align::evaluate_merge(arch, set.models, r, s.repair, splits.train, eval_set, s.seed, &cancel);
   QJsonArray endpoints;
   for (int i = 0; i < n; ++i) {
-    check_cancel(&cancel);
-    const eval::Metrics m = eval::evaluate(arch, set.models[i], eval_set);
+    const eval::Metrics& m = ev.endpoints[std::size_t(i)];
     view.accuracy[i] = m.accuracy;
     endpoints.append(QJsonObject{{"path", paths[i]}, {"accuracy", m.accuracy}, {"loss", m.loss}});
   }
-  const eval::Metrics merged = eval::evaluate(arch, r.merged, eval_set);
-  NamedTensors naive = align::weighted_average(set.models, r.weights);
-  naive = eval::reset_batchnorm(arch, naive, splits.train, 2000, s.seed);
-  const eval::Metrics naive_m = eval::evaluate(arch, naive, eval_set);
-  const eval::Metrics ensemble = eval::evaluate_ensemble(arch, set.models, eval_set);
+  const eval::Metrics &merged = ev.merged, &naive_m = ev.naive_average, &ensemble = ev.ensemble;
   view.merged = merged.accuracy;
   view.naiveAverage = naive_m.accuracy;
   view.ensemble = ensemble.accuracy;

@@ -71,14 +71,10 @@ void evaluate_pair(const JobSettings& s, const AlignedModel& m, const data::Spli
   QJsonObject barrier{{"naive", naive.barrier}, {"aligned", al.barrier}};
   if (s.repair) {
     // REPAIR at every point of the aligned line (eval/repair.h), drawn as its own curve.
-    require(eval::repair_supported(arch), "REPAIR: architecture '" + arch.name() +
-                                              "' is not supported (the MLP, VGG and CIFAR ResNet built-ins are)");
-    eval::RepairOptions ro;
-    ro.seed = s.seed;
-    const eval::RepairedLine line(arch, m.pair.a, m.aligned, splits.train, ro);
-    const eval::Curve rep = eval::path_curve(arch, [&](double lambda) { return line.at(lambda); }, eval_set, s.points,
-                                             &sink, s8(aligned_label) + "+repair", &cancel, split);
-    barrier["repaired"] = rep.barrier;
+    eval::require_repair_supported(arch);
+    barrier["repaired"] = eval::repaired_curve(arch, m.pair.a, m.aligned, splits.train, eval_set, s.points, &sink,
+                                               s8(aligned_label) + "+repair", &cancel, split, s.seed)
+                              .barrier;
   }
   summary["barrier"] = barrier;
   summary["split"] = s.split;

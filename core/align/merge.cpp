@@ -156,4 +156,23 @@ MergeResult merge(const nn::Architecture& arch, const std::vector<NamedTensors>&
   return r;
 }
 
+MergeEvaluation evaluate_merge(const nn::Architecture& arch, const std::vector<NamedTensors>& models,
+                               const MergeResult& r, bool repaired, const data::Dataset& train,
+                               const data::Dataset& eval_set, std::uint64_t seed, const CancelToken* cancel) {
+  MergeEvaluation e;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    check_cancel(cancel);
+    e.endpoints.push_back(eval::evaluate(arch, models[i], eval_set));
+    const eval::Metrics& m = e.endpoints.back(), &best = e.endpoints[e.best];
+    if (eval_set.is_regression() ? m.loss < best.loss : m.accuracy > best.accuracy) e.best = i;
+  }
+  e.merged = eval::evaluate(arch, r.merged, eval_set);
+  e.merged_plain = repaired ? eval::evaluate(arch, r.merged_plain, eval_set) : e.merged;
+  check_cancel(cancel);
+  const NamedTensors naive = eval::reset_batchnorm(arch, weighted_average(models, r.weights), train, 2000, seed);
+  e.naive_average = eval::evaluate(arch, naive, eval_set);
+  e.ensemble = eval::evaluate_ensemble(arch, models, eval_set);
+  return e;
+}
+
 }  // namespace rebasin::align

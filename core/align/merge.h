@@ -17,6 +17,7 @@
 #include "common/events.h"
 #include "common/named_tensor.h"
 #include "data/dataset.h"
+#include "eval/evaluate.h"
 #include "eval/repair.h"
 #include "nn/architecture.h"
 
@@ -58,6 +59,19 @@ struct MergeResult {
 MergeResult merge(const nn::Architecture& arch, const std::vector<NamedTensors>& models,
                   const data::Dataset* data, const MergeOptions& options, EventSink* sink = nullptr,
                   const CancelToken* cancel = nullptr);
+
+// How a merge scores beside its references on one split: every model (best: the best one's index,
+// by accuracy, or loss for regression), the merged model (merged_plain: before REPAIR, evaluated
+// only when `repaired`, else equal to merged), the naive average of the unaligned models with
+// their BatchNorm statistics recomputed on `train`, and the ensemble (mean of softmax outputs).
+struct MergeEvaluation {
+  std::vector<eval::Metrics> endpoints;
+  std::size_t best = 0;
+  eval::Metrics merged, merged_plain, naive_average, ensemble;
+};
+MergeEvaluation evaluate_merge(const nn::Architecture& arch, const std::vector<NamedTensors>& models,
+                               const MergeResult& result, bool repaired, const data::Dataset& train,
+                               const data::Dataset& eval_set, std::uint64_t seed, const CancelToken* cancel = nullptr);
 
 // sum_i weights[i] * models[i] for every floating tensor; integer buffers are the first model's.
 NamedTensors weighted_average(const std::vector<NamedTensors>& models, const std::vector<double>& weights);

@@ -7,7 +7,7 @@
 // The spread of the soft-permuted models themselves, sum_{i<j} w_i w_j |P_i t_i - P_j t_j|^2,
 // looks like the natural objective but is not: blurred plans pull every model's units towards
 // its mean unit, which shrinks all pairwise distances at once, so from the star start on MNIST
-// MLPs it never found a better assignment (4 and 8 models, 50 steps; docs/results.md).
+// MLPs it never found a better assignment (4 and 8 models, 50 steps, measured while designing it).
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -29,7 +29,7 @@ namespace {
 // gradient, and from the star start on the MNIST MLPs all 512 x 512 logits crossed the start's
 // margin together at step 7 - nearly every unit reassigned, the objective down from 137 to 38).
 // Rates: 0.5 finds the optimum on tst_merge's permuted copies and on 4 MNIST MLPs climbs a
-// little above the star (137.28 against 136.99); 1 and 2 drift below it. The hard objective
+// little above the star (137.31 against 136.99, docs/results.md); 1 and 2 drift below it. The hard objective
 // climbs in plateaus of up to ~50 steps, hence the patience.
 constexpr double kDefaultLr = 0.5;
 constexpr int kDefaultPatience = 50;

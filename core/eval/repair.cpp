@@ -64,8 +64,7 @@ bool repair_supported(const nn::Architecture& arch) { return arch.reports_units(
 
 UnitStatistics unit_statistics(const nn::Architecture& arch, const NamedTensors& params,
                                const data::Dataset& train, const RepairOptions& o) {
-  require(repair_supported(arch), "REPAIR: architecture '" + arch.name() +
-                                      "' is not supported (the MLP, VGG and CIFAR ResNet built-ins are)");
+  require_repair_supported(arch);
   at::NoGradGuard no_grad;
   const at::Tensor x = sample_inputs(train, params, o);
   std::vector<std::string> layers;
@@ -148,6 +147,22 @@ RepairedLine::RepairedLine(const nn::Architecture& arch, NamedTensors a, NamedTe
 
 NamedTensors RepairedLine::at(double lambda) const {
   return repair(arch_, interpolate(a_, b_, lambda), stats_, {1.0 - lambda, lambda}, train_, options_);
+}
+
+void require_repair_supported(const nn::Architecture& arch) {
+  require(repair_supported(arch), "REPAIR: architecture '" + arch.name() +
+                                      "' is not supported (the MLP, VGG and CIFAR ResNet built-ins are)");
+}
+
+Curve repaired_curve(const nn::Architecture& arch, const NamedTensors& a, const NamedTensors& b_aligned,
+                     const data::Dataset& train, const data::Dataset& eval_set, int points, EventSink* sink,
+                     const std::string& curve_name, const CancelToken* cancel, const std::string& split,
+                     std::uint64_t seed) {
+  RepairOptions ro;
+  ro.seed = seed;
+  const RepairedLine line(arch, a, b_aligned, train, ro);
+  return path_curve(arch, [&](double lambda) { return line.at(lambda); }, eval_set, points, sink, curve_name, cancel,
+                    split);
 }
 
 }  // namespace rebasin::eval

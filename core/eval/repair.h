@@ -15,8 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "common/cancel.h"
+#include "common/events.h"
 #include "common/named_tensor.h"
 #include "data/dataset.h"
+#include "eval/interpolation.h"
 #include "nn/architecture.h"
 
 namespace rebasin::eval {
@@ -35,6 +38,8 @@ struct UnitStatistics {
 
 // True when `arch` reports its units (the built-in MLP, VGG and CIFAR ResNet families).
 bool repair_supported(const nn::Architecture& arch);
+// UserError naming the architecture when it is not supported (every caller's one check).
+void require_repair_supported(const nn::Architecture& arch);
 
 // Statistics of `params` on `train` (UserError for an architecture without unit points).
 UnitStatistics unit_statistics(const nn::Architecture& arch, const NamedTensors& params,
@@ -66,5 +71,11 @@ class RepairedLine {
   RepairOptions options_;
   std::vector<UnitStatistics> stats_;
 };
+
+// The curve of that line (path_curve over RepairedLine::at): REPAIR at every point.
+Curve repaired_curve(const nn::Architecture& arch, const NamedTensors& a, const NamedTensors& b_aligned,
+                     const data::Dataset& train, const data::Dataset& eval_set, int points, EventSink* sink,
+                     const std::string& curve_name, const CancelToken* cancel, const std::string& split,
+                     std::uint64_t seed);
 
 }  // namespace rebasin::eval
