@@ -24,7 +24,7 @@ struct AlignCommandOptions {
   CommonOptions common;
   DataCliOptions data;
   AlignCliOptions align;
-  std::string a, b, arch = "auto", key, out, perm_out, split = "test";
+  std::string a, b, arch = "auto", key, out, perm_out, split = "test", residual;
   int points = 25;
   bool no_bn_reset = false, repair = false;
 };
@@ -47,7 +47,7 @@ void run_align(AlignCommandOptions& o) {
     splits = load_cli_data(o.data, 0);
     io = nn::model_io(splits.train);
   }
-  nn::ModelPair pair = nn::load_model_pair(o.a, o.b, o.arch, io, o.key);
+  nn::ModelPair pair = nn::load_model_pair(o.a, o.b, o.arch, io, o.key, o.residual);
   for (const std::string& note : pair.notes) std::cerr << "rebasin: note: " << note << std::endl;
   const nn::Architecture& arch = *pair.arch;
   if (have_data) check_cli_data_fits(arch, splits.train, o.data);
@@ -109,6 +109,7 @@ void add_align_command(CLI::App& app) {
   cmd->add_option("A", o->a, "Reference model (safetensors, .pt/.pth/.ckpt, TorchScript)")->required();
   cmd->add_option("B", o->b, "Model to align to A")->required();
   cmd->add_option("--arch", o->arch, "Architecture (e.g. mlp:784,512,512,10, resnet20x4, tv:resnet18, tv:vgg11_bn), the path of a TorchScript model of the same network, or auto (detected from the tensors' names and shapes; a TorchScript A is its own architecture)")->capture_default_str();
+  add_residual_option(cmd, o->residual);
   cmd->add_option("--key", o->key, "torch.save checkpoints: take the state dict under this top-level key (e.g. ema)");
   add_align_options(cmd, o->align);
   add_data_options(cmd, o->data, false, /*with_input=*/true);

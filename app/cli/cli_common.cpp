@@ -11,6 +11,13 @@
 
 namespace rebasin::cli {
 
+void add_residual_option(CLI::App* cmd, std::string& residual) {
+  cmd->add_option("--residual", residual,
+                  "Built-in transformers (vit:, gpt:): permute the residual stream as one group shared by "
+                  "embeddings, norms and every block (shared, the default) or leave it as it is (identity)")
+      ->check(CLI::IsMember({"shared", "identity"}));
+}
+
 void add_common_options(CLI::App* cmd, CommonOptions& opts) {
   cmd->add_flag("--json", opts.json, "Print one JSON object on stdout and nothing else there");
   cmd->add_option("--device", opts.device, "Where to compute: cpu, cuda or auto")

@@ -22,6 +22,10 @@ struct CommonOptions {
 
 void add_common_options(CLI::App* cmd, CommonOptions& opts);
 
+// --residual shared|identity (built-in transformers: permute the residual stream as one group,
+// or leave it; empty when not given).
+void add_residual_option(CLI::App* cmd, std::string& residual);
+
 // Applies --threads and resolves --device (UserError for cuda without a GPU); call at the
 // start of every computing command.
 c10::Device apply_common_options(const CommonOptions& opts);

@@ -12,7 +12,7 @@ namespace rebasin::cli {
 
 void add_data_options(CLI::App* cmd, DataCliOptions& opts, bool required, bool with_input) {
   auto* d = cmd->add_option("--data", opts.data,
-                            "Data set: mnist, fashion-mnist, digits, cifar10:PATH, poly1|poly2|poly3");
+                            "Data set: mnist, fashion-mnist, digits, cifar10:PATH, poly1|poly2|poly3, text:fortunes[:T] or text:PATH[:T] (characters, windows of T = 64)");
   if (required) d->required();
   cmd->add_option("--normalize", opts.normalize,
                   "Normalise inputs as (x - MEAN) / STD after scaling pixels to [0,1], e.g. "

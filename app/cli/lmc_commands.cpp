@@ -28,7 +28,7 @@ namespace {
 struct LmcCliOptions {
   CommonOptions common;
   DataCliOptions data;
-  std::string a, b, arch = "auto", key, perm, split = "test", csv;
+  std::string a, b, arch = "auto", key, perm, split = "test", csv, residual;
   bool no_bn_reset = false, repair = false;
   int points = 25;
   int grid = 21;
@@ -79,7 +79,7 @@ LoadedModels load_models(const LmcCliOptions& o, bool need_perm) {
   // The data seed is fixed (as in train): generated sets must be the ones the models saw.
   m.splits = load_cli_data(o.data, 0);
   const nn::ModelIO io = nn::model_io(m.splits.train);
-  nn::ModelPair pair = nn::load_model_pair(o.a, o.b, o.arch, io, o.key);
+  nn::ModelPair pair = nn::load_model_pair(o.a, o.b, o.arch, io, o.key, o.residual);
   for (const std::string& note : pair.notes) std::cerr << "rebasin: note: " << note << std::endl;
   m.arch = std::move(pair.arch);
   m.a = std::move(pair.a);
@@ -196,6 +196,7 @@ void add_shared_options(CLI::App* cmd, LmcCliOptions& o, bool perm_required) {
   cmd->add_option("A", o.a, "Model A (safetensors, .pt/.pth/.ckpt or TorchScript)")->required();
   cmd->add_option("B", o.b, "Model B, the same architecture")->required();
   cmd->add_option("--arch", o.arch, "Architecture, e.g. mlp:784,512,512,10, tv:resnet18, a TorchScript model's path, or auto (detected from the tensors)")->capture_default_str();
+  add_residual_option(cmd, o.residual);
   cmd->add_option("--key", o.key, "torch.save checkpoints: take the state dict under this top-level key (e.g. ema)");
   auto* perm = cmd->add_option("--perm", o.perm, "Permutations of B (JSON, as align --perm-out writes)");
   if (perm_required) perm->required();

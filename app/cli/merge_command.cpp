@@ -27,7 +27,7 @@ struct MergeCommandOptions {
   DataCliOptions data;
   AlignCliOptions align;
   std::vector<std::string> models;
-  std::string arch = "auto", key, out, to = "first", weights;
+  std::string arch = "auto", key, out, to = "first", weights, residual;
   bool repair = false, no_cycle_check = false, barriers = false;
   int universe_steps = 100, points = 9;
   std::int64_t repair_samples = 2000;
@@ -75,7 +75,7 @@ void run_merge(MergeCommandOptions& o) {
   check_output_path(o.out, "--out", /*safetensors=*/true);
 
   data::Splits splits = data::load_dataset(o.data.data, to_data_options(o.data, 0));
-  nn::ModelSet set = nn::load_model_set(o.models, o.arch, nn::model_io(splits.train), o.key);
+  nn::ModelSet set = nn::load_model_set(o.models, o.arch, nn::model_io(splits.train), o.key, o.residual);
   for (const std::string& note : set.notes) std::cerr << "rebasin: note: " << note << std::endl;
   const nn::Architecture& arch = *set.arch;
   train::check_data_fits(arch, splits.train);
@@ -181,6 +181,7 @@ void add_merge_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("merge", "Align N models into one frame and average them into one checkpoint");
   cmd->add_option("MODELS", o->models, "Two or more models of one architecture; the first is the reference and names the output's tensors")->required();
   cmd->add_option("--arch", o->arch, "Architecture (e.g. mlp:784,512,512,10), a TorchScript model's path, or auto")->capture_default_str();
+  add_residual_option(cmd, o->residual);
   cmd->add_option("--key", o->key, "torch.save checkpoints: take the state dict under this top-level key (e.g. ema)");
   add_align_options(cmd, o->align);
   cmd->add_option("--to", o->to, "Frame: first (each model aligned to the first), universe (C2M3: all models jointly, cycle-consistent, by Frank-Wolfe) or universe-sinkhorn (the same by Sinkhorn re-basin over all models' soft plans together)")

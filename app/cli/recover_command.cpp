@@ -16,7 +16,7 @@ namespace {
 struct RecoverCliOptions {
   CommonOptions common;
   AlignCliOptions align;
-  std::string arch;
+  std::string arch, residual;
   std::string input = "3,32,32";
   std::int64_t outputs = 10;
 };
@@ -32,7 +32,7 @@ void run_recover(RecoverCliOptions& o) {
     require(v.has_value(), "--input expects C,H,W with positive integers, got '" + o.input + "'");
     io.input_shape.push_back(*v);
   }
-  const auto arch = nn::make_architecture(o.arch, io);
+  const auto arch = nn::make_architecture(o.residual.empty() ? o.arch : nn::with_residual(o.arch, o.residual), io);
   const align::AlignOptions opts = to_align_options(o.align, o.common.seed);
   StepPrinter printer;
   const align::RecoverResult r = align::recover(*arch, opts, o.common.seed, o.common.json ? nullptr : &printer, nullptr, device);
@@ -55,7 +55,8 @@ void add_recover_command(CLI::App& app) {
   auto o = std::make_shared<RecoverCliOptions>();
   CLI::App* cmd = app.add_subcommand(
       "recover", "Hide a random permutation in a random model (seeded) and recover it");
-  cmd->add_option("--arch", o->arch, "Architecture, e.g. mlp:784,512,512,10, vgg11, resnet20x4, tv:resnet18, tv:vgg11_bn")->required();
+  cmd->add_option("--arch", o->arch, "Architecture, e.g. mlp:784,512,512,10, vgg11, resnet20x4, tv:resnet18, tv:vgg11_bn, vit:7,64,4,4,128, gpt:96,64,64,2,4")->required();
+  add_residual_option(cmd, o->residual);
   cmd->add_option("--input", o->input, "Input shape C,H,W for convolutional architectures")
       ->check(CLI::TypeValidator<std::string>())
       ->capture_default_str();

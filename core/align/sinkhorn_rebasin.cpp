@@ -14,6 +14,7 @@
 #include "align/methods.h"
 #include "align/soft_plans.h"
 #include "common/error.h"
+#include "eval/evaluate.h"
 #include "ot/permutation.h"
 #include "train/optimizer.h"
 
@@ -52,9 +53,7 @@ at::Tensor path_loss(const nn::Architecture& arch, const NamedTensors& a, const 
     const at::Tensor& ta = a[i].tensor;
     mix.push_back({a[i].name, at::isFloatingType(ta.scalar_type()) ? ta * (1.0 - lambda) + b[i].tensor * lambda : ta});
   }
-  const at::Tensor out = arch.forward(mix, x, false);
-  if (y.scalar_type() == at::kLong) return at::cross_entropy_loss(out, y);
-  return at::mse_loss(out, y.reshape(out.sizes()));
+  return eval::task_loss(arch.forward(mix, x, false), y);
 }
 
 PlanSnapshot make_snapshot(int step, int group, const std::string& name, const at::Tensor& plan,

@@ -127,10 +127,13 @@ Splits load_dataset(const std::string& spec, const DataOptions& options) {
     s = detail::read_cifar10(spec.substr(8));
   } else if (spec == "poly1" || spec == "poly2" || spec == "poly3") {
     s = detail::make_poly(spec[4] - '0', options.seed);
+  } else if (spec == "text" || spec.rfind("text:", 0) == 0) {
+    require(!options.normalize, "--normalize applies to images, not to text");
+    s = detail::read_text(spec.size() > 4 ? spec : "text:", options.data_dir);
   } else {
     throw UserError(
         "unknown data set '" + spec +
-        "' (expected mnist, fashion-mnist, digits, cifar10:PATH, poly1, poly2 or poly3)");
+        "' (expected mnist, fashion-mnist, digits, cifar10:PATH, poly1, poly2, poly3 or text:fortunes)");
   }
   s.train.name = s.test.name = spec.rfind("cifar10", 0) == 0 ? "cifar10" : spec;
   if (options.normalize) normalize_inputs(s, *options.normalize);

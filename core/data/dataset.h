@@ -14,8 +14,11 @@
 //   polyK          generated 1-D regression, K = 1, 2, 3: x ~ U[-1, 1], y = x^K + N(0, 0.01^2);
 //                  1000 train then 200 test samples from one stream seeded by DataOptions::seed
 //                  (a portable generator: the same numbers with any LibTorch).
+//   text:NAME[:T]  character-level text (text.cpp): fortunes (Debian's fortunes package) or a
+//                  file or folder; windows of T tokens (default 64) from a 96-symbol vocabulary.
 // Image inputs are float32 N x C x H x W scaled to [0, 1] (as torchvision's ToTensor);
-// classification targets are int64 N. Regression inputs and targets are float32 N x 1.
+// classification targets are int64 N. Regression inputs and targets are float32 N x 1. Text
+// inputs and targets are int64 N x T (targets: the next token at every position).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -29,8 +32,8 @@
 namespace rebasin::data {
 
 struct Dataset {
-  at::Tensor inputs;        // float32, N x C x H x W (images) or N x D (regression)
-  at::Tensor targets;       // int64 N (classification) or float32 N x 1 (regression)
+  at::Tensor inputs;        // float32, N x C x H x W (images) or N x D (regression); int64 N x T (text)
+  at::Tensor targets;       // int64 N (classification), float32 N x 1 (regression), int64 N x T (text)
   int64_t num_classes = 0;  // 0 for regression
   std::string name;         // the spec it was loaded from, e.g. "mnist"
 

@@ -26,6 +26,9 @@ Splits read_digits_csv(const std::string& path);
 // The CIFAR-10 binary batches in `dir` (or dir/cifar-10-batches-bin).
 Splits read_cifar10(const std::string& dir);
 
+// text:NAME[:T] (text.cpp): token windows of a character-level corpus; data_dir as DataOptions.
+Splits read_text(const std::string& spec, const std::string& data_dir);
+
 // y = x^k + noise; see dataset.h.
 Splits make_poly(int k, uint64_t seed);
 

@@ -10,6 +10,9 @@
 namespace rebasin::eval {
 
 at::Tensor task_loss(const at::Tensor& outputs, const at::Tensor& targets) {
+  // Sequences (N x T x classes against N x T): the mean over every position.
+  if (targets.scalar_type() == at::kLong && outputs.dim() == 3)
+    return at::cross_entropy_loss(outputs.flatten(0, 1), targets.flatten());
   if (targets.scalar_type() == at::kLong) return at::cross_entropy_loss(outputs, targets);
   return at::mse_loss(outputs, targets.reshape(outputs.sizes()));
 }
@@ -30,13 +33,14 @@ Metrics evaluate(const nn::Architecture& arch, const NamedTensors& params, const
     const at::Tensor y = set.targets.narrow(0, start, len);
     const at::Tensor out = arch.forward(params, x, false);
     loss_sum += task_loss(out, y).item<double>() * static_cast<double>(len);
-    if (!set.is_regression()) correct += (out.argmax(1) == y).sum().item<std::int64_t>();
+    if (!set.is_regression()) correct += (out.argmax(-1) == y).sum().item<std::int64_t>();
   }
   Metrics m;
   m.samples = n;
   m.loss = loss_sum / static_cast<double>(n);
+  // Of every prediction: one per sample, or one per position of a sequence.
   m.accuracy = set.is_regression() ? std::numeric_limits<double>::quiet_NaN()
-                                   : static_cast<double>(correct) / static_cast<double>(n);
+                                   : static_cast<double>(correct) / static_cast<double>(set.targets.numel());
   return m;
 }
 
@@ -56,22 +60,23 @@ Metrics evaluate_ensemble(const nn::Architecture& arch, const std::vector<NamedT
     at::Tensor mean;
     for (const NamedTensors& m : members) {
       const at::Tensor out = arch.forward(m, x, false).to(at::kDouble);
-      const at::Tensor v = regression ? out : at::softmax(out, 1);
+      const at::Tensor v = regression ? out : at::softmax(out, -1);
       mean = mean.defined() ? mean + v : v;
     }
     mean = mean / static_cast<double>(members.size());
     if (regression) {
       loss_sum += task_loss(mean, y.to(at::kDouble)).item<double>() * static_cast<double>(len);
     } else {
-      const at::Tensor p = mean.gather(1, y.unsqueeze(1)).clamp_min(1e-300);
-      loss_sum -= p.log().sum().item<double>();
-      correct += (mean.argmax(1) == y).sum().item<std::int64_t>();
+      const at::Tensor p = mean.gather(-1, y.unsqueeze(-1)).clamp_min(1e-300);
+      loss_sum -= p.log().mean().item<double>() * static_cast<double>(len);
+      correct += (mean.argmax(-1) == y).sum().item<std::int64_t>();
     }
   }
   Metrics m;
   m.samples = n;
   m.loss = loss_sum / static_cast<double>(n);
-  m.accuracy = regression ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(correct) / static_cast<double>(n);
+  m.accuracy = regression ? std::numeric_limits<double>::quiet_NaN()
+                          : static_cast<double>(correct) / static_cast<double>(set.targets.numel());
   return m;
 }
 

@@ -127,10 +127,11 @@ std::unique_ptr<Architecture> make_architecture(const std::string& arch, const M
   if (arch.rfind("vgg", 0) == 0) return make_vgg(arch, io);
   if (arch.rfind("resnet", 0) == 0) return make_resnet(arch, io);
   if (arch.rfind("tv:", 0) == 0) return make_torchvision(arch, io);
+  if (arch.rfind("vit:", 0) == 0 || arch.rfind("gpt:", 0) == 0) return make_transformer(arch, io);
   throw UserError("unknown architecture '" + arch +
                   "' (expected mlp:784,512,512,10, vgg11|13|16|19, vgg:8,M,32,M,64, resnet20xK, "
-                  "resnet18, tv:resnet18|34|50|101|152, tv:vgg11|13|16|19[_bn], or the path of a "
-                  "TorchScript model)");
+                  "resnet18, tv:resnet18|34|50|101|152, tv:vgg11|13|16|19[_bn], vit:7,64,4,4,128, "
+                  "gpt:96,64,64,2,4, or the path of a TorchScript model)");
 }
 
 }  // namespace rebasin::nn

@@ -6,7 +6,9 @@
 // vgg:8,M,32,M,64 (3x3 conv widths, M = 2x2 max-pool; add :bn for BatchNorm);
 // resnet20xK[:ln] (CIFAR ResNet-20, width multiplier K, BatchNorm or LayerNorm); resnet18 (the
 // CIFAR variant: 3x3 stem, shortcut.N, linear); torchvision's ImageNet models under their own
-// names: tv:resnet18|34|50|101|152[:wN], tv:vgg11|13|16|19[_bn][:wN][:hM] (torchvision.cpp).
+// names: tv:resnet18|34|50|101|152[:wN], tv:vgg11|13|16|19[_bn][:wN][:hM] (torchvision.cpp);
+// transformers with head-structured groups: vit:P,D,L,H,M (torchvision's VisionTransformer) and
+// gpt:V,T,D,L,H (nanoGPT), :identity to leave the residual stream unpermuted (transformer.cpp);
 // the path of a TorchScript archive (nn/graph: any model, spec derived from its graph).
 #pragma once
 
@@ -79,5 +81,9 @@ class Architecture {
 
 // Parses an ARCH string (UserError for unknown or malformed ones).
 std::unique_ptr<Architecture> make_architecture(const std::string& arch, const ModelIO& io = {});
+
+// `arch` (a built-in transformer) with its residual stream permuted as one group ("shared") or
+// left as it is ("identity"); UserError for other architectures or modes (`--residual`).
+std::string with_residual(const std::string& arch, const std::string& mode);
 
 }  // namespace rebasin::nn

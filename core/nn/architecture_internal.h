@@ -44,5 +44,6 @@ std::unique_ptr<Architecture> make_mlp(const std::string& arch);
 std::unique_ptr<Architecture> make_vgg(const std::string& arch, const ModelIO& io);
 std::unique_ptr<Architecture> make_resnet(const std::string& arch, const ModelIO& io);
 std::unique_ptr<Architecture> make_torchvision(const std::string& arch, const ModelIO& io);
+std::unique_ptr<Architecture> make_transformer(const std::string& arch, const ModelIO& io);
 
 }  // namespace rebasin::nn

@@ -214,6 +214,27 @@ std::vector<std::pair<std::string, ModelIO>> candidates(const NamedTensors& s, c
   return out;
 }
 
+// A transformer under torchvision's (ViT) or nanoGPT's names: its ARCH string with the number
+// of heads left as H - the one thing the tensors cannot tell - or "" for anything else.
+std::string transformer_arch(const NamedTensors& s, const std::vector<std::string>& names) {
+  auto layers = [&](const std::string& prefix, const std::string& suffix) {
+    std::int64_t n = 0;
+    while (find_named(s, names, prefix + std::to_string(n) + suffix)) ++n;
+    return n;
+  };
+  const at::Tensor* conv = find_named(s, names, "conv_proj.weight");
+  const at::Tensor* fc = find_named(s, names, "encoder.layers.encoder_layer_0.mlp.0.weight");
+  if (conv && fc && conv->dim() == 4 && fc->dim() == 2)
+    return "vit:" + std::to_string(conv->size(2)) + "," + std::to_string(conv->size(0)) + "," +
+           std::to_string(layers("encoder.layers.encoder_layer_", ".ln_1.weight")) + ",H," + std::to_string(fc->size(0));
+  const at::Tensor* wte = find_named(s, names, "transformer.wte.weight");
+  const at::Tensor* wpe = find_named(s, names, "transformer.wpe.weight");
+  if (wte && wpe && wte->dim() == 2 && wpe->dim() == 2)
+    return "gpt:" + std::to_string(wte->size(0)) + "," + std::to_string(wpe->size(0)) + "," +
+           std::to_string(wte->size(1)) + "," + std::to_string(layers("transformer.h.", ".ln_1.weight")) + ",H";
+  return "";
+}
+
 }  // namespace
 
 MappedModel map_checkpoint(const NamedTensors& stored, const std::string& arch, const ModelIO& io) {
@@ -250,6 +271,9 @@ MappedModel map_checkpoint(const NamedTensors& stored, const std::string& arch, 
       }
     throw UserError(why);
   }
+  if (const std::string t = transformer_arch(stored, names); !t.empty())
+    throw UserError(std::string("--arch auto: a transformer under ") + (t[0] == 'v' ? "torchvision's ViT" : "nanoGPT's") +
+                    " names does not store its number of heads; pass --arch " + t + " with H its heads");
   // Architectures whose names the checkpoint uses win over those that fit only by order.
   std::vector<MappedModel> fits, named_fits;
   for (auto& [name, cio] : candidates(stored, names, io)) {

@@ -19,13 +19,14 @@ std::string recorded_arch(const std::string& path, const io::Checkpoint& ck, con
 }
 
 ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, const std::string& arch,
-                          const nn::ModelIO& io, const std::string& key) {
+                          const nn::ModelIO& io, const std::string& key, const std::string& residual) {
   ModelPair p;
   const io::Checkpoint a_file = io::load_checkpoint(a_path, key);
   // A TorchScript A under --arch auto is its own architecture (the spec derived from its graph).
   const std::string a_arch = arch == "auto" && graph::is_torchscript_file(a_path) ? a_path
                                                                                  : recorded_arch(a_path, a_file, arch);
   nn::MappedModel ma = nn::map_checkpoint(a_file.tensors, a_arch, io);
+  if (!residual.empty()) ma = nn::map_checkpoint(a_file.tensors, with_residual(ma.arch->name(), residual), ma.arch->io());
   p.b_file = io::load_checkpoint(b_path, key);
   for (const auto& [path, ck] : {std::pair<const std::string&, const io::Checkpoint&>{a_path, a_file}, {b_path, p.b_file}})
     if (const std::string note = io::nesting_note(path, ck); !note.empty()) p.notes.push_back(note);
@@ -80,12 +81,12 @@ NamedTensors as_stored(const io::Checkpoint& file, const std::vector<std::string
 }
 
 ModelSet load_model_set(const std::vector<std::string>& paths, const std::string& arch, const nn::ModelIO& io,
-                        const std::string& key) {
+                        const std::string& key, const std::string& residual) {
   require(!paths.empty(), "no models given");
   ModelSet set;
   // The first two as a pair: the same architecture choice and checks as every two-model command.
   const std::string& second = paths.size() > 1 ? paths[1] : paths[0];
-  ModelPair pair = load_model_pair(paths[0], second, arch, io, key);
+  ModelPair pair = load_model_pair(paths[0], second, arch, io, key, residual);
   set.first_file = io::load_checkpoint(paths[0], key);
   if (graph::graph_report(*pair.arch))
     graph::map_by_name(set.first_file.tensors, *pair.arch, &set.first_names);

@@ -24,9 +24,11 @@ struct ModelPair {
 };
 
 // `key` (torch.save files, both models) takes the state dict under that top-level key
-// (io::load_checkpoint).
+// (io::load_checkpoint). `residual` ("shared" | "identity", "" to keep the architecture's):
+// a built-in transformer's residual stream permuted as one group or left as it is
+// (with_residual; UserError for other architectures).
 ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, const std::string& arch,
-                          const nn::ModelIO& io, const std::string& key = {});
+                          const nn::ModelIO& io, const std::string& key = {}, const std::string& residual = {});
 
 // B's aligned parameters under B's original tensor names and dtypes, in B's file order
 // (tensors the spec does not cover are kept as they were).
@@ -46,7 +48,7 @@ struct ModelSet {
   std::vector<std::string> notes;
 };
 ModelSet load_model_set(const std::vector<std::string>& paths, const std::string& arch, const nn::ModelIO& io,
-                        const std::string& key = {});
+                        const std::string& key = {}, const std::string& residual = {});
 
 // Both models' tensors moved to `device`.
 void move_to(ModelPair& pair, const c10::Device& device);

@@ -22,9 +22,9 @@ void PermutationSpec::add(const std::string& name, std::vector<std::int64_t> sha
 }
 
 void PermutationSpec::add_ties(const std::string& name, std::vector<std::int64_t> shape,
-                               std::vector<AxisTies> axes, bool buffer) {
+                               std::vector<AxisTies> axes, bool buffer, Init init, std::int64_t fan_in) {
   axes.resize(shape.size());
-  params_.push_back({name, std::move(shape), std::move(axes), buffer, Init::Zeros, 0});
+  params_.push_back({name, std::move(shape), std::move(axes), buffer, init, fan_in});
 }
 
 int PermutationSpec::group_index(const std::string& name) const {

@@ -75,7 +75,7 @@ class PermutationSpec {
            Init init = Init::Zeros, std::int64_t fan_in = 0, bool buffer = false);
   // The general form: any number of ties per dimension.
   void add_ties(const std::string& name, std::vector<std::int64_t> shape, std::vector<AxisTies> axes,
-                bool buffer = false);
+                bool buffer = false, Init init = Init::Zeros, std::int64_t fan_in = 0);
 
   const std::vector<Group>& groups() const { return groups_; }
   const std::vector<ParamSpec>& params() const { return params_; }

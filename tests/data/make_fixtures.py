@@ -205,7 +205,7 @@ def write_models(out):
     import importlib
     import sys
     sys.path.insert(0, HERE)
-    modules = [m for m in ("fixtures_torchvision", "fixtures_graph") if os.path.exists(os.path.join(HERE, m + ".py"))]
+    modules = [m for m in ("fixtures_torchvision", "fixtures_graph", "fixtures_transformers") if os.path.exists(os.path.join(HERE, m + ".py"))]
     digest = hashlib.sha256()
     for name in [os.path.basename(__file__)] + [m + ".py" for m in modules]:
         with open(os.path.join(HERE, name), "rb") as f:
