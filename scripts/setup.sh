@@ -19,6 +19,8 @@ packages=(
   clang libclang-rt-14-dev
   qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqcustomplot-dev
   dataset-fashion-mnist
+  # text:fortunes (core/data/text.cpp): the character-level corpus the gpt: models train on
+  fortunes
   # scripts/package-check.sh: cpack's dependency scan (dpkg-shlibdeps), the metainfo and
   # desktop-file validators, man to render the man pages
   dpkg-dev appstream desktop-file-utils man-db

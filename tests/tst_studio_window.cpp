@@ -4,6 +4,7 @@
 #include <QFile>
 #include <cmath>
 #include <QImage>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSignalSpy>
@@ -388,6 +389,9 @@ class TestStudioWindow : public QObject {
     QCOMPARE(s.task, Task::Recover);
     QVERIFY(demoSettings("continual", &s, &error));
     QCOMPARE(s.task, Task::Continual);
+    QVERIFY2(demoSettings("vit", &s, &error), qPrintable(error));
+    QCOMPARE(s.data, QStringLiteral("fashion-mnist"));
+    QVERIFY(QFile::exists(s.modelA) && QFile::exists(s.modelB));
     QVERIFY(!demoSettings("nonsense", &s, &error));
     QVERIFY(error.contains("nonsense"));
   }
@@ -403,6 +407,24 @@ class TestStudioWindow : public QObject {
     QVERIFY(image.width() >= 1200 && image.height() >= 800);
     const QJsonObject json = QJsonDocument::fromJson(head(report, 1 << 20)).object();
     QCOMPARE(json.value("recovered_fraction").toDouble(), 1.0);
+  }
+
+  void executableRunsTheVitDemoHeadless() {
+    // The fourth demo: the two shipped Fashion-MNIST ViTs, Sinkhorn re-basin with two-level
+    // plans over every layer's heads; the aligned midpoint is better than the naive one.
+    QTemporaryDir dir;
+    const QString shot = dir.filePath("vit.png"), report = dir.filePath("vit.json");
+    const CliRun r = runStudio({"--demo", "vit", "--screenshot", shot, "--report", report});
+    QVERIFY2(r.code == 0, r.err.constData());
+    QVERIFY(!QImage(shot).isNull());
+    const QJsonObject json = QJsonDocument::fromJson(head(report, 1 << 20)).object();
+    QVERIFY(json.value("arch").toString().startsWith("vit:"));
+    int headGroups = 0;
+    for (const QJsonValue& g : json.value("groups").toArray()) headGroups += g.toObject().value("heads").toInt() == 4;
+    QCOMPARE(headGroups, 12);  // query/key and value/output heads of 6 layers
+    const QJsonObject barrier = json.value("barrier").toObject();
+    QVERIFY2(barrier.value("aligned").toDouble() < barrier.value("naive").toDouble(),
+             QJsonDocument(barrier).toJson().constData());
   }
 
   void executableRejectsBadArguments() {

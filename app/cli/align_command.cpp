@@ -64,17 +64,29 @@ void run_align(AlignCommandOptions& o) {
   const NamedTensors aligned = nn::permute(arch.spec(), pair.b, r.perms);
 
   nlohmann::json barrier = {{"naive", nullptr}, {"aligned", nullptr}};
+  nlohmann::json curves = nullptr;
+  // A curve as `rebasin interpolate --json` writes its numbers (rebasin-plot curves reads it).
+  auto curve_json = [](const eval::Curve& c) {
+    nlohmann::json loss = nlohmann::json::array(), acc = nlohmann::json::array();
+    for (std::size_t i = 0; i < c.lambdas.size(); ++i) {
+      loss.push_back(number_or_null(c.loss[i]));
+      acc.push_back(number_or_null(c.accuracy[i]));
+    }
+    return nlohmann::json{{"lambdas", c.lambdas}, {"loss", loss}, {"accuracy", acc}, {"barrier", number_or_null(c.barrier)}};
+  };
   if (have_data) {
     const data::Dataset& eval_set = o.split == "train" ? splits.train : splits.test;
     const data::Dataset* bn = arch.has_batchnorm() && !o.no_bn_reset ? &splits.train : nullptr;
     const eval::Curve naive = eval::interpolation_curve(arch, pair.a, pair.b, eval_set, bn, o.points, nullptr, "naive", nullptr, o.split, o.common.seed);
     const eval::Curve al = eval::interpolation_curve(arch, pair.a, aligned, eval_set, bn, o.points, nullptr, "aligned", nullptr, o.split, o.common.seed);
     barrier = {{"naive", number_or_null(naive.barrier)}, {"aligned", number_or_null(al.barrier)}};
-    if (o.repair)
-      barrier["repaired"] = number_or_null(eval::repaired_curve(arch, pair.a, aligned, splits.train, eval_set, o.points,
-                                                                nullptr, "aligned+repair", nullptr, o.split,
-                                                                o.common.seed)
-                                               .barrier);
+    curves = {{"naive", curve_json(naive)}, {"aligned", curve_json(al)}};
+    if (o.repair) {
+      const eval::Curve rep = eval::repaired_curve(arch, pair.a, aligned, splits.train, eval_set, o.points, nullptr,
+                                                   "aligned+repair", nullptr, o.split, o.common.seed);
+      barrier["repaired"] = number_or_null(rep.barrier);
+      curves["repaired"] = curve_json(rep);
+    }
     if (!o.common.json)
       std::cerr << "loss barrier (" << o.split << ", " << o.points << " points): naive " << naive.barrier
                 << ", aligned " << al.barrier
@@ -89,7 +101,7 @@ void run_align(AlignCommandOptions& o) {
     const double moved = (r.perms[g].cpu() != at::arange(n, at::kLong)).sum().item<double>() / double(n);
     groups.push_back({{"name", arch.spec().groups()[g].name}, {"size", n}, {"moved_fraction", moved}});
   }
-  emit({{"arch", arch.name()},
+  nlohmann::json result = {{"arch", arch.name()},
         {"method", o.align.method},
         {"cost", o.align.cost},
         {"seconds", r.seconds},
@@ -97,8 +109,10 @@ void run_align(AlignCommandOptions& o) {
         {"final_cost", r.cost},
         {"barrier", barrier},
         {"split", have_data ? nlohmann::json(o.split) : nlohmann::json(nullptr)},
-        {"groups", groups}},
-       o.common);
+        {"groups", groups}};
+  // The curves' numbers only in JSON (the text output stays one line per field).
+  if (o.common.json) result["curves"] = curves;
+  emit(result, o.common);
 }
 
 }  // namespace

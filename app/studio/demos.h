@@ -9,7 +9,7 @@
 
 namespace rebasin::studio {
 
-QStringList demoNames();  // "recover", "align", "continual"
+QStringList demoNames();  // "recover", "align", "continual", "vit"
 // False with a reason when the name is unknown or the demo's files cannot be prepared.
 bool demoSettings(const QString& name, JobSettings* settings, QString* error);
 

@@ -67,8 +67,8 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
   patience_ = spin(body, -1, 100000, -1, tr("auto"));
   patience_->setToolTip(tr("Stop after this many steps without a better hard permutation\n"
                            "(auto: 10 for l2/l1, 50 for mid/rnd; 0: run every step)"));
-  data_ = combo(body, {"mnist", "fashion-mnist", "digits", "poly1", "poly2", "poly3"}, "data");
-  data_->setEditable(true);  // cifar10:PATH
+  data_ = combo(body, {"mnist", "fashion-mnist", "digits", "poly1", "poly2", "poly3", "text:fortunes"}, "data");
+  data_->setEditable(true);  // cifar10:PATH, text:PATH
   split_ = combo(body, {"test", "train"}, "split");
   points_ = spin(body, 2, 201, 25);
   grid_ = spin(body, 0, 101, 0, tr("off"));

@@ -52,6 +52,7 @@ QJsonArray groups_json(const nn::PermutationSpec& spec, const std::vector<at::Te
     const double moved = (perms[g].cpu() != at::arange(n, at::kLong)).sum().item<double>() / double(n);
     groups.append(QJsonObject{{"name", QString::fromStdString(spec.groups()[g].name)},
                               {"size", double(n)},
+                              {"heads", double(spec.groups()[g].blocks)},
                               {"moved_fraction", moved}});
   }
   return groups;

@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   parser.addVersionOption();
   parser.addPositionalArgument(QStringLiteral("A"), QStringLiteral("Model A (optional)"), QStringLiteral("[A]"));
   parser.addPositionalArgument(QStringLiteral("B"), QStringLiteral("Model B (optional)"), QStringLiteral("[B]"));
-  const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Run a demo: recover, align or continual."),
+  const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Run a demo: recover, align, continual or vit."),
                                 QStringLiteral("NAME"));
   const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                       QStringLiteral("When the demo has finished, save the main window (PNG) and exit."),

@@ -154,7 +154,8 @@ void MainWindow::buildMenus() {
     QString text, shortcut;
   } entries[] = {{"recover", tr("Recover a hidden permutation"), tr("Ctrl+1")},
                  {"align", tr("Align two MNIST networks"), tr("Ctrl+2")},
-                 {"continual", tr("Continual learning on rotated MNIST"), tr("Ctrl+3")}};
+                 {"continual", tr("Continual learning on rotated MNIST"), tr("Ctrl+3")},
+                 {"vit", tr("Align two vision transformers"), tr("Ctrl+4")}};
   for (const auto& e : entries) {
     const QString name = QString::fromLatin1(e.name);
     QAction* a = demos->addAction(e.text, QKeySequence(e.shortcut), this, [this, name] { startDemo(name); });
