@@ -13,8 +13,9 @@ namespace rebasin::cli {
 
 void add_residual_option(CLI::App* cmd, std::string& residual) {
   cmd->add_option("--residual", residual,
-                  "Built-in transformers (vit:, gpt:): permute the residual stream as one group shared by "
-                  "embeddings, norms and every block (shared, the default) or leave it as it is (identity)")
+                  "Built-in transformers (vit:, gpt:): leave the residual stream as it is (identity, the default: "
+                  "lower barriers in docs/results.md) or permute it as one group shared by embeddings, norms and "
+                  "every block (shared)")
       ->check(CLI::IsMember({"shared", "identity"}));
 }
 

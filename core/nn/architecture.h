@@ -8,7 +8,7 @@
 // CIFAR variant: 3x3 stem, shortcut.N, linear); torchvision's ImageNet models under their own
 // names: tv:resnet18|34|50|101|152[:wN], tv:vgg11|13|16|19[_bn][:wN][:hM] (torchvision.cpp);
 // transformers with head-structured groups: vit:P,D,L,H,M (torchvision's VisionTransformer) and
-// gpt:V,T,D,L,H (nanoGPT), :identity to leave the residual stream unpermuted (transformer.cpp);
+// gpt:V,T,D,L,H (nanoGPT), :shared to permute the residual stream too (transformer.cpp);
 // the path of a TorchScript archive (nn/graph: any model, spec derived from its graph).
 #pragma once
 

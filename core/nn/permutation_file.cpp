@@ -42,9 +42,13 @@ std::vector<at::Tensor> read_permutations(const std::string& path, const Permuta
               j["groups"].is_array(),
           path + ": not a rebasin permutation file (expected \"format\": \"rebasin-permutations\")");
   const auto& groups = j["groups"];
+  // A file of a transformer aligned with its residual stream as a group has one group more.
+  const std::string arch = j.contains("arch") && j["arch"].is_string() ? j["arch"].get<std::string>() : "";
+  const bool shared = arch.size() > 7 && arch.compare(arch.size() - 7, 7, ":shared") == 0;
   require(groups.size() == spec.groups().size(),
           path + ": has " + std::to_string(groups.size()) + " groups, the model has " +
-              std::to_string(spec.groups().size()));
+              std::to_string(spec.groups().size()) +
+              (shared ? " (the file is for " + arch + ": pass --residual shared)" : ""));
   std::vector<at::Tensor> perms;
   for (std::size_t g = 0; g < groups.size(); ++g) {
     const auto& e = groups[g];
