@@ -98,6 +98,13 @@ class TestTransformers : public QObject {
     QCOMPARE(y.sizes(), io[1].tensor.sizes());
     const double err = rel_change(io[1].tensor, y);
     QVERIFY2(err < 1e-5, qPrintable(QString("relative difference %1").arg(err)));
+    // Without data a ViT's input and classes come from its own tensors (the studio inspects
+    // models so): 1 x 28 x 28 and 10 classes here.
+    if (name == "tv_vit") {
+      const nn::MappedModel d = nn::map_checkpoint(stored, arch.toStdString());
+      QCOMPARE(d.arch->io().input_shape, (std::vector<std::int64_t>{1, 28, 28}));
+      QCOMPARE(d.arch->io().outputs, std::int64_t(10));
+    }
     // --arch auto cannot know the heads: the error names the ARCH to give.
     try {
       nn::map_checkpoint(stored, "auto");

@@ -9,10 +9,12 @@
 #include <string>
 
 #include "cli_common.h"
+#include "common/error.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "nn/graph/graph_architecture.h"
 #include "nn/mapping.h"
+#include "nn/model_pair.h"
 
 namespace rebasin::cli {
 namespace {
@@ -90,8 +92,18 @@ void run_info(const InfoOptions& o) {
     tensors.push_back({{"name", name}, {"shape", t.sizes().vec()}, {"dtype", io::dtype_code(t.scalar_type())}});
     total += t.numel();
   }
-  // What --arch auto would pick; null when the shapes fit no built-in (or several).
-  const std::string arch = nn::detect_architecture(ck.tensors);
+  // What --arch auto would pick - the ARCH rebasin train recorded, else one detected from the
+  // tensors; null when the shapes fit no built-in (or several).
+  std::string arch = nn::recorded_arch(o.file, ck, "auto");
+  if (arch == "auto") {
+    arch = nn::detect_architecture(ck.tensors);
+  } else {
+    try {
+      arch = nn::map_checkpoint(ck.tensors, arch).arch->name();
+    } catch (const UserError&) {
+      arch = nn::detect_architecture(ck.tensors);
+    }
+  }
   if (o.common.json) {
     emit({{"format", ck.format},
           {"nesting", ck.nesting},

@@ -251,13 +251,35 @@ MappedModel map_checkpoint(const NamedTensors& stored, const std::string& arch, 
   if (arch != "auto") {
     MappedModel m;
     std::string why;
-    if (try_map(stored, names, make_architecture(arch, io), &m, &why, &by_name)) return m;
+    // The IO given may not suit the architecture (a ViT's patches and the default 32x32):
+    // then the checkpoint's own shapes below may.
+    std::unique_ptr<Architecture> given;
+    try {
+      given = make_architecture(arch, io);
+    } catch (const UserError& e) {
+      why = e.what();
+    }
+    if (given && try_map(stored, names, std::move(given), &m, &why, &by_name)) return m;
     // Without data (the default IO: 3 x 32 x 32, 10 classes) a convolutional checkpoint says its
     // input channels and classes itself, and its classifier the image size, among the usual
     // sizes; data of another shape is then refused where it is checked against the model.
     const auto& first = stored.front().tensor;
     const auto& last = stored.back().tensor;
     const bool default_io = io.input_shape == ModelIO{}.input_shape && io.outputs == ModelIO{}.outputs;
+    // A ViT says its channels (patch embedding), square image side (patches = position
+    // embeddings but the class token's) and classes (its head).
+    const at::Tensor* conv = find_named(stored, names, "conv_proj.weight");
+    const at::Tensor* pos = find_named(stored, names, "encoder.pos_embedding");
+    const at::Tensor* head = find_named(stored, names, "heads.head.bias");
+    if (default_io && arch.rfind("vit:", 0) == 0 && conv && pos && head && conv->dim() == 4 && pos->dim() == 3 &&
+        head->dim() == 1) {
+      const auto side = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(pos->size(1) - 1))));
+      std::string ignored;
+      if (side * side == pos->size(1) - 1 &&
+          try_map(stored, names, make_architecture(arch, ModelIO{{conv->size(1), side * conv->size(2), side * conv->size(3)}, head->size(0)}),
+                  &m, &ignored, &by_name))
+        return m;
+    }
     if (default_io && first.dim() == 4 && last.dim() == 1)
       for (std::int64_t side : {28, 32, 64, 224, 16}) {
         std::unique_ptr<Architecture> guess;
