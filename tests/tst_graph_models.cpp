@@ -1,7 +1,7 @@
 // Architectures derived from TorchScript graphs (core/nn/graph), on models written by real
 // PyTorch and torchvision (tests/data/fixtures_graph.py: a LayerNorm MLP, a residual CNN with a
-// custom block, a traced torchvision ViT, a scripted GPT-style decoder, a traced torchvision
-// ResNet-18): the derived groups equal each model's known symmetry, a random permutation of
+// custom block, a traced torchvision ViT (fused in_proj), a scripted GPT-style decoder (fused
+// c_attn), an encoder with separate q/k/v projections, a traced torchvision ResNet-18): the derived groups equal each model's known symmetry, a random permutation of
 // them leaves the function unchanged, and a randomly permuted copy aligned back by weight
 // matching and by Sinkhorn l2 equals the model in every tensor. Checkpoints map onto a graph by
 // name; the CLI takes TorchScript models for A and B and reports the groups.
@@ -59,7 +59,7 @@ class TestGraphModels : public QObject {
 
   void models() {
     QTest::addColumn<QString>("file");
-    for (const char* f : {"ln_mlp.ts.pt", "residual_cnn.ts.pt", "vit.ts.pt", "gpt.ts.pt", "resnet18.ts.pt"})
+    for (const char* f : {"ln_mlp.ts.pt", "residual_cnn.ts.pt", "vit.ts.pt", "gpt.ts.pt", "qkv_separate.ts.pt", "resnet18.ts.pt"})
       QTest::newRow(f) << QString(f);
   }
 
@@ -109,7 +109,7 @@ class TestGraphModels : public QObject {
 
   void tyingHeadsIntoPlainGroupsBreaksTheFunction_data() {
     QTest::addColumn<QString>("file");
-    for (const char* f : {"vit.ts.pt", "gpt.ts.pt"}) QTest::newRow(f) << QString(f);
+    for (const char* f : {"vit.ts.pt", "gpt.ts.pt", "qkv_separate.ts.pt"}) QTest::newRow(f) << QString(f);
   }
   void tyingHeadsIntoPlainGroupsBreaksTheFunction() {
     // The peers' mistake: one plain permutation over all of an attention layer's query/key
@@ -134,7 +134,7 @@ class TestGraphModels : public QObject {
   void alignRestoresEveryTensor_data() {
     QTest::addColumn<QString>("file");
     QTest::addColumn<QString>("method");
-    for (const char* f : {"ln_mlp.ts.pt", "residual_cnn.ts.pt", "vit.ts.pt", "gpt.ts.pt", "resnet18.ts.pt"})
+    for (const char* f : {"ln_mlp.ts.pt", "residual_cnn.ts.pt", "vit.ts.pt", "gpt.ts.pt", "qkv_separate.ts.pt", "resnet18.ts.pt"})
       for (const char* m : {"weight", "sinkhorn"})
         QTest::newRow((std::string(f) + " " + m).c_str()) << QString(f) << QString(m);
   }

@@ -116,6 +116,45 @@ class GPT(nn.Module):
         return self.lm_head(self.ln_f(x))
 
 
+class SeparateQKVAttention(nn.Module):
+    """Attention with separate query, key and value projections (the layout of BERT, LLaMA and
+    most Hugging Face models), heads split by reshape, and an output projection."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        self.q_proj, self.k_proj, self.v_proj = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.o_proj = nn.Linear(d, d)
+        self.heads = heads
+
+    def forward(self, x):
+        b, t, d = x.shape
+        h = self.heads
+        q = self.q_proj(x).reshape(b, t, h, d // h).transpose(1, 2)
+        k = self.k_proj(x).reshape(b, t, h, d // h).transpose(1, 2)
+        v = self.v_proj(x).reshape(b, t, h, d // h).transpose(1, 2)
+        att = F.softmax(q @ k.transpose(-2, -1) / math.sqrt(d // h), dim=-1)
+        return self.o_proj((att @ v).transpose(1, 2).reshape(b, t, d))
+
+
+class SeparateQKVEncoder(nn.Module):
+    def __init__(self, vocab=40, d=32, heads=4, layers=2):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d)
+        self.blocks = nn.ModuleList()
+        for _ in range(layers):
+            self.blocks.append(nn.ModuleDict(dict(norm1=nn.LayerNorm(d), attn=SeparateQKVAttention(d, heads),
+                                                  norm2=nn.LayerNorm(d), fc1=nn.Linear(d, 2 * d), fc2=nn.Linear(2 * d, d))))
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab)
+
+    def forward(self, idx):
+        x = self.embed(idx)
+        for blk in self.blocks:
+            x = x + blk["attn"](blk["norm1"](x))
+            x = x + blk["fc2"](F.gelu(blk["fc1"](blk["norm2"](x))))
+        return self.head(self.norm(x))
+
+
 def randomise_norms(model):
     """Trained-looking norm layers: a fresh model's unit scales and zero statistics would make
     a wrong tie on them invisible."""
@@ -164,6 +203,10 @@ def write(out):
     gpt = randomise_norms(GPT()).eval()
     torch.jit.script(gpt).save(os.path.join(out, "gpt.ts.pt"))
     entry("gpt.ts.pt", [32] + [32, 32, 128] * 2, heads=4)
+
+    sep = randomise_norms(SeparateQKVEncoder()).eval()
+    torch.jit.trace(sep, torch.randint(0, 40, (2, 12)), check_trace=False).save(os.path.join(out, "qkv_separate.ts.pt"))
+    entry("qkv_separate.ts.pt", [32] + [32, 32, 64] * 2, heads=4)
 
     # torchvision's ResNet-18 (full width, 11.2 M parameters), traced: 4 residual streams (one
     # per stage) and one group inside each of the 8 BasicBlocks (conv1's outputs): 12 groups.
