@@ -5,7 +5,7 @@
 // or left alone, while tying every head's units into one plain group (the peers' mistake) breaks
 // it; a hidden permutation is recovered exactly by weight matching, Sinkhorn l2 and activation
 // matching with 4 and 8 heads; text:PATH windows are the corpus' next characters; the CLI trains
-// a GPT on text and aligns with --residual.
+// a GPT on text, aligns it with --residual and draws its interpolation and landscape.
 #include <QtTest/QtTest>
 
 #include <QJsonArray>
@@ -251,6 +251,11 @@ class TestTransformers : public QObject {
     const auto with = run_cli({"interpolate", a, b, "--perm", perm, "--data", text, "--points", "3", "--residual", "shared", "--json"});
     QVERIFY2(with.code == 0, with.err.constData());
     QCOMPARE(QJsonDocument::fromJson(with.out).object()["lambdas"].toArray().size(), 3);
+    const auto plane = run_cli({"landscape", a, b, "--perm", perm, "--data", text, "--grid", "3", "--residual", "shared", "--json"});
+    QVERIFY2(plane.code == 0, plane.err.constData());
+    const QJsonArray rows = QJsonDocument::fromJson(plane.out).object()["loss"].toArray();
+    QCOMPARE(rows.size(), 3);
+    QVERIFY(rows[1].toArray()[1].toDouble() > 0);
     const auto bad = run_cli({"recover", "--arch", "mlp:16,8,96", "--residual", "identity"});
     QCOMPARE(bad.code, 1);
     QVERIFY2(bad.err.contains("--residual applies to the built-in transformers"), bad.err.constData());
