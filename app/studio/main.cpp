@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (parser.isSet(demo) && !rebasin::studio::demoNames().contains(parser.value(demo))) {
-    std::fprintf(stderr, "rebasin-studio: unknown demo '%s' (choose recover, align or continual)\n",
+    std::fprintf(stderr, "rebasin-studio: unknown demo '%s' (choose recover, align, continual or vit)\n",
                  qPrintable(parser.value(demo)));
     return 1;
   }
