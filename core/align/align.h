@@ -72,10 +72,12 @@ AlignResult align(const nn::Architecture& arch, const NamedTensors& a, const Nam
                   const CancelToken* cancel = nullptr);
 
 // Weight matching alone (also the Sinkhorn warm start): coordinate descent over groups.
+// anchored_start = false: Git Re-Basin's first round (every term, from `init`) instead of the
+// first round that grows out from the fixed axes (weight_matching.cpp) - for comparisons.
 std::vector<at::Tensor> weight_matching(const nn::PermutationSpec& spec, const NamedTensors& a,
                                         const NamedTensors& b, std::vector<at::Tensor> init,
                                         int max_rounds, std::uint64_t seed, int* rounds_done = nullptr,
-                                        const CancelToken* cancel = nullptr);
+                                        const CancelToken* cancel = nullptr, bool anchored_start = true);
 
 // sum over learnable parameters of ||a - b||^2 (or |a - b|) / number of entries.
 at::Tensor distance_cost(const nn::Architecture& arch, const NamedTensors& a, const NamedTensors& b, Cost cost);

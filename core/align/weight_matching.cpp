@@ -77,7 +77,7 @@ at::Tensor rows_for_group(const nn::ParamSpec& ps, const at::Tensor& x, const nn
 std::vector<at::Tensor> weight_matching(const nn::PermutationSpec& spec, const NamedTensors& a,
                                         const NamedTensors& b, std::vector<at::Tensor> perms,
                                         int max_rounds, std::uint64_t seed, int* rounds_done,
-                                        const CancelToken* cancel) {
+                                        const CancelToken* cancel, bool anchored_start) {
   const auto& groups = spec.groups();
   const auto& params = spec.params();
   require(a.size() == params.size() && b.size() == params.size(), "weight matching: parameter sets do not match the spec");
@@ -133,9 +133,10 @@ std::vector<at::Tensor> weight_matching(const nn::PermutationSpec& spec, const N
   std::mt19937_64 rng(seed);
   int round = 0;
   for (; round < max_rounds; ++round) {
-    bool improved = round == 0;  // the first round saw only part of every S: always a second
+    const bool growing = round == 0 && anchored_start;
+    bool improved = growing;  // the first round saw only part of every S: always a second
     std::shuffle(sets.begin(), sets.end(), rng);
-    if (round == 0) {
+    if (growing) {
       // Visit order: the next set (in the shuffled order) with an anchored parameter; a set
       // with none (nothing assigned around it yet) waits, unless no set has one.
       std::vector<std::vector<int>> order, left = sets;
@@ -152,7 +153,7 @@ std::vector<at::Tensor> weight_matching(const nn::PermutationSpec& spec, const N
     for (const auto& set : sets) {
       check_cancel(cancel);
       std::vector<at::Tensor> scores;
-      const bool partial = round == 0 && has_anchor(set);
+      const bool partial = growing && has_anchor(set);
       for (int g : set) {
         const std::int64_t n = groups[g].size;
         // On the models' device (a GPU when they live there); the assignment copies it back.
