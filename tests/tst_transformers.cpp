@@ -65,11 +65,16 @@ bool same_tensors(const NamedTensors& a, const NamedTensors& b) {
 }
 
 const nn::ModelIO kFashion{{1, 28, 28}, 10};
+const nn::ModelIO kCifar{{3, 32, 32}, 10};
+
+// The images a ViT of this patch size takes in these tests: 7 -> Fashion-MNIST, 8 -> CIFAR-10.
+const nn::ModelIO& io_for(const QString& arch) { return arch.startsWith("vit:8,") ? kCifar : kFashion; }
 
 void architectures() {
   QTest::addColumn<QString>("arch");
   for (const char* a : {"vit:7,32,2,4,64:shared", "vit:7,64,2,8,64:shared", "gpt:96,16,32,2,4:shared",
-                        "gpt:96,16,64,2,8:shared", "vit:7,32,2,4,64", "gpt:96,16,32,2,4"})
+                        "gpt:96,16,64,2,8:shared", "vit:7,32,2,4,64", "gpt:96,16,32,2,4",
+                        "vit:8,32,2,4,64:shared"})  // the last on CIFAR-10's 3 x 32 x 32 images
     QTest::newRow(a) << QString(a);
 }
 
@@ -118,7 +123,7 @@ class TestTransformers : public QObject {
   void randomPermutationKeepsTheFunction_data() { architectures(); }
   void randomPermutationKeepsTheFunction() {
     QFETCH(QString, arch);
-    const auto model = nn::make_architecture(arch.toStdString(), kFashion);
+    const auto model = nn::make_architecture(arch.toStdString(), io_for(arch));
     const NamedTensors a = random_params(*model, 0);
     const NamedTensors b = nn::permute(model->spec(), a, nn::random_permutations(model->spec(), 5));
     QVERIFY(!same_tensors(a, b));
@@ -138,7 +143,7 @@ class TestTransformers : public QObject {
   void tyingHeadsIntoPlainGroupsBreaksTheFunction_data() { architectures(); }
   void tyingHeadsIntoPlainGroupsBreaksTheFunction() {
     QFETCH(QString, arch);
-    const auto model = nn::make_architecture(arch.toStdString(), kFashion);
+    const auto model = nn::make_architecture(arch.toStdString(), io_for(arch));
     nlohmann::json j = model->spec().to_json();
     for (auto& g : j["groups"])
       if (g.value("blocks", 1) > 1) g.erase("blocks"), g.erase("link");
@@ -168,7 +173,7 @@ class TestTransformers : public QObject {
     // At the methods' defaults, from the models' own initialisation (as `rebasin recover`).
     QFETCH(QString, arch);
     QFETCH(QString, method);
-    const auto model = nn::make_architecture(arch.toStdString(), kFashion);
+    const auto model = nn::make_architecture(arch.toStdString(), io_for(arch));
     for (std::uint64_t seed : {0, 1}) {
       const NamedTensors a = random_params(*model, seed);
       const NamedTensors b = nn::permute(model->spec(), a, nn::random_permutations(model->spec(), seed + 7));
