@@ -16,6 +16,7 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -98,6 +99,12 @@ class TestTransformers : public QObject {
     const NamedTensors stored = io::load_checkpoint(fixture(name + ".pt").toStdString()).tensors;
     const nn::MappedModel m = nn::map_checkpoint(stored, arch.toStdString(), kFashion);
     QCOMPARE(m.stored_names.front(), m.params.front().name);  // by name, not by order
+    // As torch.compile saves it (nanoGPT's compiled checkpoints): the same tensors, by name.
+    NamedTensors compiled = stored;
+    for (auto& t : compiled) t.name = "_orig_mod." + t.name;
+    std::reverse(compiled.begin(), compiled.end());
+    const nn::MappedModel c = nn::map_checkpoint(compiled, arch.toStdString(), kFashion);
+    QCOMPARE(c.stored_names.front(), "_orig_mod." + c.params.front().name);
     const NamedTensors io = io::load_checkpoint(fixture(name + "_io.pt").toStdString()).tensors;
     const at::Tensor y = m.arch->forward(m.params, io[0].tensor);
     QCOMPARE(y.sizes(), io[1].tensor.sizes());

@@ -26,13 +26,14 @@ bool is_counter(const std::string& name) {
 }
 
 // The checkpoint's names without a wrapper prefix every one of them carries: DDP's "module.",
-// Lightning's "model." (also nested, "model.module.").
+// Lightning's "model.", torch.compile's "_orig_mod." (nanoGPT's compiled checkpoints); also
+// nested, "model.module.".
 std::vector<std::string> unwrapped_names(const NamedTensors& stored) {
   std::vector<std::string> names;
   for (const auto& t : stored) names.push_back(t.name);
   for (bool again = !names.empty(); again;) {
     again = false;
-    for (const std::string prefix : {"module.", "model."}) {
+    for (const std::string prefix : {"module.", "model.", "_orig_mod."}) {
       bool all = true;
       for (const auto& n : names) all = all && n.size() > prefix.size() && n.compare(0, prefix.size(), prefix) == 0;
       if (!all) continue;

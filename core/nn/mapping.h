@@ -1,6 +1,7 @@
 // Mapping a checkpoint's tensors onto a built-in architecture. By NAME when the checkpoint uses
 // the architecture's names (torchvision's, the CIFAR built-ins' PyTorch names) once a wrapper
-// prefix every name carries is stripped (DDP "module.", Lightning "model."): order then does
+// prefix every name carries is stripped (DDP "module.", Lightning "model.", torch.compile
+// "_orig_mod."): order then does
 // not matter, and a wrong shape or a left-over tensor is an error naming it. Otherwise (fc1/fc2/
 // head, Sequential 0/2/4, ...) by order - PyTorch stores tensors in module order - with a shape
 // check per tensor. `auto` tries every built-in that the shapes allow and accepts exactly one,
