@@ -75,6 +75,7 @@ void architectures() {
   QTest::addColumn<QString>("arch");
   for (const char* a : {"vit:7,32,2,4,64:shared", "vit:7,64,2,8,64:shared", "gpt:96,16,32,2,4:shared",
                         "gpt:96,16,64,2,8:shared", "vit:7,32,2,4,64", "gpt:96,16,32,2,4",
+                        "gpt:96,16,32,3,4",         // 3 layers: the width need not divide by them
                         "vit:8,32,2,4,64:shared"})  // the last on CIFAR-10's 3 x 32 x 32 images
     QTest::newRow(a) << QString(a);
 }
@@ -141,10 +142,22 @@ class TestTransformers : public QObject {
     // (linked to them) and the MLP.
     const auto& groups = model->spec().groups();
     const bool shared = arch.endsWith(":shared");
-    QCOMPARE(static_cast<int>(groups.size()), (shared ? 1 : 0) + 3 * 2);
-    const std::int64_t heads = arch.section(':', 1, 1).split(',')[arch.startsWith("vit") ? 3 : 4].toInt();  // H
+    const QStringList numbers = arch.section(':', 1, 1).split(',');
+    const bool vit = arch.startsWith("vit");
+    QCOMPARE(static_cast<int>(groups.size()), (shared ? 1 : 0) + 3 * numbers[vit ? 2 : 3].toInt());
+    const std::int64_t heads = numbers[vit ? 3 : 4].toInt();
     QCOMPARE(groups[shared ? 1 : 0].blocks, heads);
     QCOMPARE(groups[shared ? 2 : 1].link, shared ? 1 : 0);
+  }
+
+  void headsMustDivideTheWidth() {
+    for (const char* arch : {"vit:7,64,2,5,128", "gpt:96,16,64,2,5"})
+      try {
+        nn::make_architecture(arch, kFashion);
+        QFAIL(arch);
+      } catch (const UserError& e) {
+        QVERIFY2(std::string(e.what()).find("does not split into 5 heads") != std::string::npos, e.what());
+      }
   }
 
   void tyingHeadsIntoPlainGroupsBreaksTheFunction_data() { architectures(); }

@@ -223,7 +223,7 @@ std::unique_ptr<Architecture> make_transformer(const std::string& arch, const Mo
     v.push_back(*n);
   }
   require(v.size() == 5, "architecture '" + arch + "': expected five numbers (" + kGrammar + ")");
-  const std::int64_t width = v[vit ? 1 : 2], heads = v[3];
+  const std::int64_t width = v[vit ? 1 : 2], heads = v[vit ? 3 : 4];
   require(width % heads == 0, "architecture '" + arch + "': the width " + std::to_string(width) +
                                   " does not split into " + std::to_string(heads) + " heads");
   std::string canonical = arch.substr(0, 4) + rest + (shared ? ":shared" : "");
