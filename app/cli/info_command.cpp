@@ -94,7 +94,7 @@ void run_info(const InfoOptions& o) {
   }
   // What --arch auto would pick - the ARCH rebasin train recorded, else one detected from the
   // tensors; null when the shapes fit no built-in (or several).
-  std::string arch = nn::recorded_arch(o.file, ck, "auto");
+  std::string arch = nn::recorded_arch(ck, "auto");
   if (arch == "auto") {
     arch = nn::detect_architecture(ck.tensors);
   } else {

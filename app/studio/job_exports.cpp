@@ -47,7 +47,7 @@ ModelInfo inspectModel(const QString& path, const QString& chosen) {
     for (const auto& t : ck.tensors)
       if (at::isFloatingType(t.tensor.scalar_type())) info.parameters += t.tensor.numel();
     const std::string wanted = chosen.trimmed().isEmpty() ? std::string("auto") : chosen.trimmed().toStdString();
-    std::string arch = nn::recorded_arch(path.toStdString(), ck, wanted);
+    std::string arch = nn::recorded_arch(ck, wanted);
     // A TorchScript model is its own architecture: the spec derived from its graph.
     if (ck.format == "torchscript" && wanted == "auto") arch = path.toStdString();
     if (arch == "auto") arch = nn::detect_architecture(ck.tensors);

@@ -77,7 +77,9 @@ Checkpoint load_checkpoint(const std::string& path, const std::string& key) {
   // so a truncated file gets the reader's precise message.
   if (n >= 9 && head[8] == '{') {
     ck.format = "safetensors";
-    ck.tensors = read_safetensors(path).tensors;
+    SafetensorsContents contents = read_safetensors(path);
+    ck.tensors = std::move(contents.tensors);
+    ck.metadata = std::move(contents.metadata);
     return ck;
   }
   if (n >= 2 && head[0] == 0x80 && head[1] <= 5) {

@@ -2,6 +2,7 @@
 // from the bytes (zip magic, safetensors header), never from the file name.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@ struct Checkpoint {
   std::string nesting;  // "" or the key the state dict was found under ("state_dict", "model", ...)
   NamedTensors tensors; // in file order, CPU, contiguous
   std::vector<std::string> entries;  // when nested: the file's top-level keys (incl. `nesting`)
+  std::map<std::string, std::string> metadata;  // safetensors' __metadata__ (e.g. the ARCH rebasin train wrote)
 };
 
 // UserError (one line naming the file) for a missing path, a directory, an empty, text,

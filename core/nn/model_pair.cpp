@@ -5,17 +5,15 @@
 #include <map>
 
 #include "common/error.h"
-#include "io/safetensors.h"
 #include "nn/graph/graph_architecture.h"
 #include "nn/mapping.h"
 
 namespace rebasin::nn {
 
-std::string recorded_arch(const std::string& path, const io::Checkpoint& ck, const std::string& arch) {
-  if (arch != "auto" || ck.format != "safetensors") return arch;
-  const auto meta = io::read_safetensors(path).metadata;
-  const auto it = meta.find("arch");
-  return it == meta.end() ? arch : it->second;
+std::string recorded_arch(const io::Checkpoint& ck, const std::string& arch) {
+  if (arch != "auto") return arch;
+  const auto it = ck.metadata.find("arch");
+  return it == ck.metadata.end() ? arch : it->second;
 }
 
 ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, const std::string& arch,
@@ -24,7 +22,7 @@ ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, 
   const io::Checkpoint a_file = io::load_checkpoint(a_path, key);
   // A TorchScript A under --arch auto is its own architecture (the spec derived from its graph).
   const std::string a_arch = arch == "auto" && graph::is_torchscript_file(a_path) ? a_path
-                                                                                 : recorded_arch(a_path, a_file, arch);
+                                                                                 : recorded_arch(a_file, arch);
   nn::MappedModel ma = nn::map_checkpoint(a_file.tensors, a_arch, io);
   if (!residual.empty()) ma = nn::map_checkpoint(a_file.tensors, with_residual(ma.arch->name(), residual), ma.arch->io());
   p.b_file = io::load_checkpoint(b_path, key);

@@ -58,8 +58,8 @@ void move_to(ModelSet& set, const c10::Device& device);
 // The model's input shape and outputs as a data set gives them.
 ModelIO model_io(const data::Dataset& set);
 
-// `arch` unless it is "auto" and `path` is a safetensors file whose metadata records the ARCH
-// rebasin train wrote (shapes cannot tell relu from tanh, nor a custom VGG's pools).
-std::string recorded_arch(const std::string& path, const io::Checkpoint& ck, const std::string& arch);
+// `arch` unless it is "auto" and the checkpoint is a safetensors file whose metadata records the
+// ARCH rebasin train wrote (shapes cannot tell relu from tanh, nor a custom VGG's pools).
+std::string recorded_arch(const io::Checkpoint& ck, const std::string& arch);
 
 }  // namespace rebasin::nn

@@ -15,6 +15,9 @@ import torchvision
 
 
 class CausalSelfAttention(nn.Module):
+    """nanoGPT's attention as it stands since PyTorch 2 (no causal-mask buffer in the state
+    dict), unlike fixtures_graph.py's older form, which registers the mask as `bias`."""
+
     def __init__(self, n_embd, n_head):
         super().__init__()
         self.c_attn = nn.Linear(n_embd, 3 * n_embd)
