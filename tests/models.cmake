@@ -17,3 +17,11 @@ rebasin_add_test(tst_graph_models)
 rebasin_use_model_fixtures(tst_graph_models)
 target_compile_definitions(tst_graph_models PRIVATE REBASIN_CLI_PATH="$<TARGET_FILE:rebasin>")
 add_dependencies(tst_graph_models rebasin)
+
+# Buffers the model never updates (RoPE's inv_freq...) are never permuted; aligned files are
+# loaded back into the user's Python module (tests/data/check_loaded.py).
+rebasin_add_test(tst_graph_buffers)
+rebasin_use_model_fixtures(tst_graph_buffers)
+target_compile_definitions(tst_graph_buffers PRIVATE REBASIN_CLI_PATH="$<TARGET_FILE:rebasin>"
+                           REBASIN_TEST_DATA="${CMAKE_CURRENT_SOURCE_DIR}/data")
+add_dependencies(tst_graph_buffers rebasin)

@@ -58,6 +58,7 @@ nlohmann::json graph_groups(const nn::Architecture& arch, const nn::graph::Graph
   return {{"input", {{"shape", r.input_shape}, {"dtype", r.token_input ? "int64" : "float32"}}},
           {"groups", groups},
           {"dropped", dropped},
+          {"constant_buffers", r.constant_buffers},
           {"seconds", r.seconds}};
 }
 
@@ -76,6 +77,11 @@ void print_graph_groups(const nlohmann::json& j) {
   std::cout << j["dropped"].size() << " dropped" << (j["dropped"].empty() ? "" : ":") << "\n";
   for (const auto& d : j["dropped"])
     std::cout << "  " << d["name"].get<std::string>() << "  " << d["size"] << "  " << d["reason"].get<std::string>() << "\n";
+  if (!j["constant_buffers"].empty()) {
+    std::cout << j["constant_buffers"].size() << " buffers held fixed (the model never updates them; never permuted):";
+    for (const auto& b : j["constant_buffers"]) std::cout << " " << b.get<std::string>();
+    std::cout << "\n";
+  }
   std::cout << "derived and verified in " << j["seconds"].get<double>() << " s\n";
 }
 

@@ -205,9 +205,9 @@ def write_models(out):
     import importlib
     import sys
     sys.path.insert(0, HERE)
-    modules = [m for m in ("fixtures_torchvision", "fixtures_graph", "fixtures_transformers") if os.path.exists(os.path.join(HERE, m + ".py"))]
+    modules = [m for m in ("fixtures_torchvision", "fixtures_graph", "fixtures_transformers", "fixtures_llama") if os.path.exists(os.path.join(HERE, m + ".py"))]
     digest = hashlib.sha256()
-    for name in [os.path.basename(__file__)] + [m + ".py" for m in modules]:
+    for name in [os.path.basename(__file__), "check_loaded.py"] + [m + ".py" for m in modules]:
         with open(os.path.join(HERE, name), "rb") as f:
             digest.update(f.read())
     stamp = os.path.join(out, "stamp")

@@ -75,6 +75,16 @@ void Deriver::analyse() {
   for (int n : ctx_->axes(graph_.inputs()[0])) dims_.freeze(n, "the model input");
   for (int n : ctx_->axes(graph_.outputs()[0])) dims_.freeze(n, "the model output");
   for (jit::Node* n : graph_.nodes()) apply_rule(n, *ctx_);
+  // A buffer the model never updates is a constant its own code may recompute (RoPE's inv_freq
+  // is never loaded from a state dict): it stays as it is, and so does every class it reaches -
+  // after the rules, so that classes the input or output froze keep that reason.
+  const auto& reads = program_.reads();
+  for (std::size_t i = 0; i < reads.size(); ++i) {
+    const jit::Value* v = graph_.inputs()[i + 1];
+    if (!program_.is_constant_buffer(reads[i]) || !v->hasUses() || !ctx_->is_tensor(v)) continue;
+    for (int n : ctx_->axes(v))
+      dims_.freeze(n, "the buffer " + reads[i] + ", a constant of the model (it never updates it; its code may recompute it)");
+  }
 }
 
 void Deriver::collect_places() {

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -118,6 +119,7 @@ class GraphArchitecture final : public Architecture {
     report_.token_input = in.dtype == at::kLong;
     report_.vocab = in.vocab;
     report_.dropped = std::move(d.dropped);
+    report_.constant_buffers = program_->constant_buffers();
     report_.seconds = d.seconds;
   }
 
@@ -188,6 +190,11 @@ const GraphReport* graph_report(const Architecture& arch) {
   return g ? &g->report() : nullptr;
 }
 
+bool is_constant_buffer(const Architecture& arch, const std::string& name) {
+  const GraphReport* r = graph_report(arch);
+  return r && std::find(r->constant_buffers.begin(), r->constant_buffers.end(), name) != r->constant_buffers.end();
+}
+
 NamedTensors map_by_name(const NamedTensors& stored, const Architecture& arch, std::vector<std::string>* stored_names) {
   std::map<std::string, const at::Tensor*> by_name;
   for (const auto& t : stored) by_name[t.name] = &t.tensor;
@@ -206,13 +213,22 @@ NamedTensors map_by_name(const NamedTensors& stored, const Architecture& arch, s
       }
     }
   }
-  NamedTensors out;
+  NamedTensors out, archive;
   if (stored_names) stored_names->clear();
   for (const ParamSpec& ps : params) {
     const auto it = by_name.find(prefix + ps.name);
     const bool counter = ps.name.size() >= 19 && ps.name.compare(ps.name.size() - 19, 19, "num_batches_tracked") == 0;
     if (it == by_name.end() && counter) {
       out.push_back({ps.name, at::zeros(ps.shape, at::kLong)});
+      if (stored_names) stored_names->push_back("");
+      continue;
+    }
+    if (it == by_name.end() && is_constant_buffer(arch, ps.name)) {
+      // Not in the state dict (non-persistent, as RoPE's inv_freq): the archive's own value, and
+      // nothing is written for it (stored name "").
+      if (archive.empty()) archive = arch.init(0);
+      const auto own = std::find_if(archive.begin(), archive.end(), [&](const NamedTensor& t) { return t.name == ps.name; });
+      out.push_back({ps.name, own->tensor});
       if (stored_names) stored_names->push_back("");
       continue;
     }

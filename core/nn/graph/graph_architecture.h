@@ -25,9 +25,13 @@ std::unique_ptr<Architecture> make_graph_architecture(const std::string& path, c
 // What the derivation found, or nullptr for a built-in architecture.
 const GraphReport* graph_report(const Architecture& arch);
 
+// True for a buffer of a graph architecture that its model never updates (report.h).
+bool is_constant_buffer(const Architecture& arch, const std::string& name);
+
 // A checkpoint's tensors matched to a graph architecture's by name (a common "module." or
 // "model." prefix of the checkpoint is ignored), converted to the model's dtypes. stored_names
-// gets the checkpoint's name of each spec entry. UserError naming the first tensor that is
+// gets the checkpoint's name of each spec entry (empty for a constant buffer the checkpoint does
+// not carry: the archive's value is used, and never written). UserError naming the first tensor that is
 // missing or has another shape.
 NamedTensors map_by_name(const NamedTensors& stored, const Architecture& arch, std::vector<std::string>* stored_names);
 

@@ -68,6 +68,10 @@ bool Program::is_buffer(const std::string& name) const {
   return std::find(buffers_.begin(), buffers_.end(), name) != buffers_.end();
 }
 
+bool Program::is_constant_buffer(const std::string& name) const {
+  return std::find(constant_buffers_.begin(), constant_buffers_.end(), name) != constant_buffers_.end();
+}
+
 std::vector<at::Tensor> Program::own_tensors() const {
   std::vector<at::Tensor> out;
   for (const auto& t : state_) out.push_back(t.tensor);
@@ -123,6 +127,8 @@ Program Program::load(const std::string& path) {
     for_each_node(g.block(), [&](jit::Node* n) {
       if (n->kind() == c10::prim::SetAttr) {
         dead.push_back(n);  // state updates (counters, caches): a forward here is a pure function
+        if (const auto it = modules.find(n->input(0)); it != modules.end())
+          p.assigned_.insert(it->second.first + n->s(c10::attr::name));
         return;
       }
       if (n->kind() != c10::prim::GetAttr) return;
@@ -191,7 +197,34 @@ Program Program::load(const std::string& path) {
     }
     m.base = m.graph->copy();
   }
+  p.find_constant_buffers();
   return p;
+}
+
+void Program::find_constant_buffers() {
+  // Buffers the model keeps up to date itself: running statistics (batch_norm's and
+  // instance_norm's running mean and variance, which the schema does not mark as written) and
+  // anything an op writes in place (the schema's alias annotation), in either mode.
+  std::set<const jit::Value*> updated;
+  for (const Mode* m : {&eval_, &train_})
+    for_each_node(m->graph->block(), [&](jit::Node* n) {
+      const std::string kind = n->kind().toQualString();
+      if ((kind == "aten::batch_norm" || kind == "aten::instance_norm") && n->inputs().size() >= 5) {
+        updated.insert(n->input(3));
+        updated.insert(n->input(4));
+      }
+      if (const c10::FunctionSchema* schema = n->maybeSchema())
+        for (std::size_t i = 0; i < schema->arguments().size() && i < n->inputs().size(); ++i) {
+          const c10::AliasInfo* alias = schema->arguments()[i].alias_info();
+          if (alias && alias->isWrite()) updated.insert(n->input(i));
+        }
+    });
+  for (const std::string& name : buffers_) {
+    const std::size_t i = std::find(reads_.begin(), reads_.end(), name) - reads_.begin();
+    bool written = false;
+    for (const Mode* m : {&eval_, &train_}) written = written || updated.count(m->graph->inputs()[i + 1]) > 0;
+    if (!written && !assigned_.count(name)) constant_buffers_.push_back(name);
+  }
 }
 
 void Program::specialise_mode(Mode& m, const at::Tensor& x) {

@@ -13,6 +13,7 @@
 #include <torch/csrc/jit/runtime/interpreter.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -41,6 +42,11 @@ class Program {
   // Every parameter and buffer of the module, in state-dict order, and which are buffers.
   const NamedTensors& state() const { return state_; }
   bool is_buffer(const std::string& name) const;
+  // A buffer the forward never updates (no batch_norm running statistic, no in-place write):
+  // a constant of the model - a RoPE frequency table, a causal mask, position ids - which the
+  // user's own code may recompute instead of loading it, so it must never be permuted.
+  bool is_constant_buffer(const std::string& name) const;
+  const std::vector<std::string>& constant_buffers() const { return constant_buffers_; }
   // The names of the tensors the graph reads, in the order run() takes them.
   const std::vector<std::string>& reads() const { return reads_; }
 
@@ -79,11 +85,14 @@ class Program {
   };
   const Mode& mode(bool train) const { return train ? train_ : eval_; }
   void specialise_mode(Mode& m, const at::Tensor& x);
+  void find_constant_buffers();
 
   std::string path_;
   torch::jit::Module module_;
   NamedTensors state_;
   std::vector<std::string> buffers_;
+  std::vector<std::string> constant_buffers_;
+  std::set<std::string> assigned_;  // attributes the forward assigns (self.x = ...)
   std::vector<std::string> reads_;
   Mode eval_, train_;
   InputSpec input_;

@@ -21,6 +21,9 @@ struct GraphReport {
   bool token_input = false;               // int64 ids below `vocab` (else float)
   std::int64_t vocab = 0;
   std::vector<DroppedGroup> dropped;
+  // Buffers the model never updates (masks, position ids, RoPE frequencies): never permuted,
+  // and taken from the archive when a state dict does not carry them.
+  std::vector<std::string> constant_buffers;
   double seconds = 0;                     // deriving and verifying the spec
 };
 
