@@ -49,4 +49,11 @@ std::vector<at::Tensor> activation_matching(const nn::Architecture& arch, const 
   return assign_all(arch.spec(), corr);
 }
 
+AlignResult run_activation_matching(const MethodCall& c) {
+  AlignResult r;
+  r.perms = activation_matching(c.arch, c.a, c.b, *c.data, c.options, c.cancel);
+  r.steps = 1;
+  return r;
+}
+
 }  // namespace rebasin::align

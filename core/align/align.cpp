@@ -10,14 +10,7 @@
 
 namespace rebasin::align {
 
-Method parse_method(const std::string& t) {
-  if (t == "naive") return Method::Naive;
-  if (t == "weight") return Method::Weight;
-  if (t == "activation") return Method::Activation;
-  if (t == "ste") return Method::Ste;
-  if (t == "sinkhorn") return Method::Sinkhorn;
-  throw UserError("unknown method '" + t + "' (naive, weight, activation, ste, sinkhorn)");
-}
+std::string parse_method(const std::string& t) { return find_method(t).name; }
 
 Cost parse_cost(const std::string& t) {
   if (t == "l2") return Cost::L2;
@@ -25,17 +18,6 @@ Cost parse_cost(const std::string& t) {
   if (t == "mid") return Cost::Mid;
   if (t == "rnd") return Cost::Rnd;
   throw UserError("unknown cost '" + t + "' (l2, l1, mid, rnd)");
-}
-
-std::string to_string(Method m) {
-  switch (m) {
-    case Method::Naive: return "naive";
-    case Method::Weight: return "weight";
-    case Method::Activation: return "activation";
-    case Method::Ste: return "ste";
-    case Method::Sinkhorn: return "sinkhorn";
-  }
-  return "?";
 }
 
 std::string to_string(Cost c) {
@@ -48,9 +30,12 @@ std::string to_string(Cost c) {
   return "?";
 }
 
-bool needs_data(Method m, Cost c) {
-  return m == Method::Activation || m == Method::Ste ||
-         (m == Method::Sinkhorn && (c == Cost::Mid || c == Cost::Rnd));
+bool needs_data(const std::string& method, Cost c) { return method_needs_data(method, to_string(c)); }
+
+AlignResult run_naive(const MethodCall& c) {
+  AlignResult r;
+  r.perms = nn::identity_permutations(c.arch.spec());
+  return r;
 }
 
 at::Tensor distance_cost(const nn::Architecture& arch, const NamedTensors& a, const NamedTensors& b, Cost cost) {
@@ -73,34 +58,13 @@ AlignResult align(const nn::Architecture& arch, const NamedTensors& a, const Nam
   const auto& spec = arch.spec();
   require(a.size() == spec.params().size() && b.size() == spec.params().size(),
           "align: both models must be parameter sets of " + arch.name());
+  const MethodEntry& method = find_method(o.method);
   require(!needs_data(o.method, o.cost) || (data && data->size() > 0),
-          "align: method " + to_string(o.method) +
-              (o.method == Method::Sinkhorn ? " with cost " + to_string(o.cost) : "") + " needs --data");
+          "align: method " + o.method + (method.uses_cost ? " with cost " + to_string(o.cost) : "") + " needs --data");
   const auto t0 = std::chrono::steady_clock::now();
-  AlignResult r;
-  switch (o.method) {
-    case Method::Naive:
-      for (const auto& g : spec.groups()) r.perms.push_back(at::arange(g.size, at::kLong));
-      break;
-    case Method::Weight: {
-      int rounds = 0;
-      r.perms = weight_matching(spec, a, b, {}, o.max_rounds, o.seed, &rounds, cancel);
-      r.steps = rounds;
-      break;
-    }
-    case Method::Activation:
-      r.perms = activation_matching(arch, a, b, *data, o, cancel);
-      r.steps = 1;
-      break;
-    case Method::Ste:
-      r = straight_through(arch, a, b, *data, o, sink, cancel);
-      break;
-    case Method::Sinkhorn:
-      r = sinkhorn_rebasin(arch, a, b, data, o, sink, cancel);
-      break;
-  }
+  AlignResult r = method.run({arch, a, b, data, o, sink, cancel});
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (o.method != Method::Sinkhorn && o.method != Method::Ste) {
+  if (!method.optimises) {
     const NamedTensors aligned = nn::permute(spec, b, r.perms);
     r.cost = distance_cost(arch, a, aligned, o.cost == Cost::L1 ? Cost::L1 : Cost::L2).item<double>();
     if (sink) {

@@ -15,21 +15,28 @@
 #include "common/named_tensor.h"
 #include "data/dataset.h"
 #include "nn/architecture.h"
+#include "align/method_registry.h"
 #include "ot/sinkhorn.h"
 
 namespace rebasin::align {
 
-enum class Method { Naive, Weight, Activation, Ste, Sinkhorn };
+// The built-in methods' names (method_registry.h holds them all, with what each needs).
+struct Method {
+  static constexpr const char* Naive = "naive";
+  static constexpr const char* Weight = "weight";
+  static constexpr const char* Activation = "activation";
+  static constexpr const char* Ste = "ste";
+  static constexpr const char* Sinkhorn = "sinkhorn";
+};
 enum class Cost { L2, L1, Mid, Rnd };
 
-Method parse_method(const std::string& text);  // naive|weight|activation|ste|sinkhorn
-Cost parse_cost(const std::string& text);      // l2|l1|mid|rnd
-std::string to_string(Method m);
+std::string parse_method(const std::string& text);  // a name of method_registry.h (UserError else)
+Cost parse_cost(const std::string& text);            // l2|l1|mid|rnd
 std::string to_string(Cost c);
-bool needs_data(Method m, Cost c);
+bool needs_data(const std::string& method, Cost c);
 
 struct AlignOptions {
-  Method method = Method::Sinkhorn;
+  std::string method = Method::Sinkhorn;  // a name of method_registry.h
   Cost cost = Cost::L2;
   // Sinkhorn re-basin network
   double tau = 1.0;

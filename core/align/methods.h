@@ -6,6 +6,17 @@
 
 namespace rebasin::align {
 
+// One run of a method (method_registry.h): what align() was given.
+struct MethodCall {
+  const nn::Architecture& arch;
+  const NamedTensors& a;
+  const NamedTensors& b;
+  const data::Dataset* data;  // non-null when method_needs_data
+  const AlignOptions& options;
+  EventSink* sink;
+  const CancelToken* cancel;
+};
+
 AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a, const NamedTensors& b,
                              const data::Dataset* data, const AlignOptions& o, EventSink* sink,
                              const CancelToken* cancel);

@@ -200,4 +200,8 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
   return r;
 }
 
+AlignResult run_sinkhorn_rebasin(const MethodCall& c) {
+  return sinkhorn_rebasin(c.arch, c.a, c.b, c.data, c.options, c.sink, c.cancel);
+}
+
 }  // namespace rebasin::align

@@ -73,4 +73,8 @@ AlignResult straight_through(const nn::Architecture& arch, const NamedTensors& a
   return r;
 }
 
+AlignResult run_straight_through(const MethodCall& c) {
+  return straight_through(c.arch, c.a, c.b, *c.data, c.options, c.sink, c.cancel);
+}
+
 }  // namespace rebasin::align

@@ -16,6 +16,7 @@
 #include <random>
 
 #include "align/align.h"
+#include "align/methods.h"
 #include "align/structured_assignment.h"
 #include "common/error.h"
 #include "nn/permute.h"
@@ -189,6 +190,12 @@ std::vector<at::Tensor> weight_matching(const nn::PermutationSpec& spec, const N
   }
   if (rounds_done) *rounds_done = round + 1;
   return perms;
+}
+
+AlignResult run_weight_matching(const MethodCall& c) {
+  AlignResult r;
+  r.perms = weight_matching(c.arch.spec(), c.a, c.b, {}, c.options.max_rounds, c.options.seed, &r.steps, c.cancel);
+  return r;
 }
 
 }  // namespace rebasin::align
