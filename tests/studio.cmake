@@ -12,6 +12,12 @@ if(TARGET rebasin_studio)
     REBASIN_STUDIO_PATH="$<TARGET_FILE:rebasin-studio>"
     REBASIN_DEMO_DIR="${PROJECT_SOURCE_DIR}/resources/demo")
   add_dependencies(tst_studio_window rebasin-studio)
+  # The jobs layer through both front ends: the CLI and the studio give the same report.
+  rebasin_add_test(tst_jobs)
+  target_link_libraries(tst_jobs PRIVATE rebasin_studio)
+  target_compile_definitions(tst_jobs PRIVATE REBASIN_CLI_PATH="$<TARGET_FILE:rebasin>"
+                             REBASIN_DEMO_DIR="${PROJECT_SOURCE_DIR}/resources/demo")
+  add_dependencies(tst_jobs rebasin)
 endif()
 
 if(TARGET rebasin-plot)

@@ -48,6 +48,13 @@ class TestPlotCli : public QObject {
                       R"("merged":{"accuracy":0.975},"naive_average":{"accuracy":0.6},"ensemble":{"accuracy":0.98},)"
                       R"("barriers":{"points":5,"split":"test","before":[[0,0.7],[0.7,0]],"after":[[0,0.01],[0.01,0]]}})")
         << "g.png" << QByteArray("\x89PNG");
+    // An align report (rebasin align --data ... --json): every curve in it, one file.
+    QTest::newRow("curves of an align report svg")
+        << "curves"
+        << QByteArray(R"({"task":"align","split":"test","barrier":{"naive":1.0,"aligned":0.1},)"
+                      R"("curves":{"naive":{"lambdas":[0,0.5,1],"loss":[0.1,1.1,0.1],"accuracy":[0.9,0.5,0.9],"barrier":1.0},)"
+                      R"("aligned":{"lambdas":[0,0.5,1],"loss":[0.1,0.2,0.1],"accuracy":[0.9,0.85,0.9],"barrier":0.1}}})")
+        << "a.svg" << QByteArray("<?xml");
     QTest::newRow("continual png") << "continual" << QByteArray(R"({"accuracy_matrix":[[0.9,0.2],[0.7,0.95]]})") << "m.png"
                                    << QByteArray("\x89PNG");
   }
@@ -83,6 +90,9 @@ class TestPlotCli : public QObject {
         << QStringList{"merge", "OUT.png", "IN"}
         << QByteArray(R"({"models":["a","b"],"endpoints":[],"barriers":{"before":[[0]],"after":[[0,1],[1,0]]}})")
         << QByteArray("not 2 x 2");
+    QTest::newRow("align report with a broken curve")
+        << QStringList{"curves", "OUT.png", "IN"}
+        << QByteArray(R"({"curves":{"aligned":{"lambdas":[0,1],"loss":[1],"accuracy":[1,1]}}})") << QByteArray("curve aligned");
     QTest::newRow("unknown kind") << QStringList{"pie", "OUT.png", "IN"} << QByteArray("{}") << QByteArray("unknown kind");
     QTest::newRow("bad suffix") << QStringList{"curves", "OUT.gif", "IN"}
                                 << QByteArray(R"({"lambdas":[0,1],"loss":[1,1],"accuracy":[1,1]})") << QByteArray("gif");

@@ -8,11 +8,13 @@
 namespace rebasin::cli {
 
 void add_align_options(CLI::App* cmd, AlignCliOptions& o) {
-  cmd->add_option("--method", o.method, "naive, weight, activation, ste or sinkhorn")
-      ->check(CLI::IsMember({"naive", "weight", "activation", "ste", "sinkhorn"}))
+  std::string methods;
+  for (const align::MethodEntry& m : align::methods()) methods += "\n  " + m.name + ": " + m.summary;
+  cmd->add_option("--method", o.method, "Alignment method:" + methods)
+      ->check(CLI::IsMember(align::method_names()))
       ->capture_default_str();
   cmd->add_option("--cost", o.cost, "Sinkhorn cost: l2, l1 (data free), mid, rnd (need --data)")
-      ->check(CLI::IsMember({"l2", "l1", "mid", "rnd"}))
+      ->check(CLI::IsMember(align::cost_names()))
       ->capture_default_str();
   cmd->add_option("--tau", o.opts.tau, "Sinkhorn temperature")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--iters", o.opts.sinkhorn_iters, "Sinkhorn iterations per step")->check(CLI::Range(1, 10000))->capture_default_str();
@@ -41,6 +43,13 @@ align::AlignOptions to_align_options(AlignCliOptions& o, std::uint64_t seed) {
   a.backward = o.backward == "unrolled" ? ot::SinkhornBackward::Unrolled : ot::SinkhornBackward::Implicit;
   a.seed = seed;
   return a;
+}
+
+void CliSink::note(const NoteEvent& e) {
+  if (e.warning)
+    std::cerr << "rebasin: note: " << e.text << std::endl;
+  else if (!quiet_)
+    std::cerr << e.text << std::endl;
 }
 
 void StepPrinter::step(const StepEvent& e) {

@@ -29,4 +29,18 @@ class StepPrinter : public EventSink {
   double interval_, last_ = -1e9;
 };
 
+// What a job tells the user, on stderr: warnings always ("rebasin: note: ..."); with `quiet`
+// (--json) nothing else, without it also the steps and what the job is about to do.
+class CliSink : public StepPrinter {
+ public:
+  explicit CliSink(bool quiet) : quiet_(quiet) {}
+  void step(const StepEvent& e) override {
+    if (!quiet_) StepPrinter::step(e);
+  }
+  void note(const NoteEvent& e) override;
+
+ private:
+  bool quiet_;
+};
+
 }  // namespace rebasin::cli

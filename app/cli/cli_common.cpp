@@ -8,6 +8,7 @@
 #include "common/device.h"
 #include "common/error.h"
 #include "common/runtime.h"
+#include "jobs/inputs.h"
 
 namespace rebasin::cli {
 
@@ -37,15 +38,7 @@ c10::Device apply_common_options(const CommonOptions& opts) {
 }
 
 void check_output_path(const std::string& path, const std::string& flag, bool safetensors) {
-  if (path.empty()) return;
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  require(std::filesystem::is_directory(dir, ec), flag + ": folder '" + dir.string() + "' does not exist");
-  require(!std::filesystem::is_directory(path, ec), flag + ": '" + path + "' is a folder");
-  const std::string ext = ".safetensors";
-  require(!safetensors || (path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0),
-          flag + " must name a .safetensors file, got '" + path + "'");
+  jobs::check_output_path(path, flag, safetensors);
 }
 
 void emit(const nlohmann::json& result, const CommonOptions& opts) {

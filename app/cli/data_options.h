@@ -6,16 +6,13 @@
 #include <string>
 
 #include "data/dataset.h"
+#include "jobs/inputs.h"
 #include "nn/architecture.h"
 
 namespace rebasin::cli {
 
-struct DataCliOptions {
-  std::string data;
-  std::string normalize;  // "MEAN,STD"
-  std::string data_dir;
-  std::string input;  // "C,H,W": resize / replicate channels to the model's input (--input)
-};
+// The data flags fill the jobs layer's DataInput directly (core/jobs/inputs.h).
+using DataCliOptions = jobs::DataInput;
 
 // with_input: also --input C,H,W (commands that run a given model on the data).
 void add_data_options(CLI::App* cmd, DataCliOptions& opts, bool required, bool with_input = false);

@@ -1,6 +1,6 @@
 // rebasin-plot: draws the rebasin CLI's JSON outputs with the studio's own widgets, headless,
 // so docs and scripts get the same figures the app shows (PNG, PDF or SVG by suffix).
-//   rebasin-plot curves OUT LABEL=INTERPOLATE.json...   (rebasin interpolate --json)
+//   rebasin-plot curves OUT LABEL=INTERPOLATE.json...   (rebasin interpolate --json, or align --json with --data)
 //   rebasin-plot landscape OUT LANDSCAPE.json           (rebasin landscape --json)
 //   rebasin-plot recovery OUT RECOVER.json              (rebasin recover --json)
 //   rebasin-plot continual OUT CONTINUAL.json           (rebasin continual --json)
@@ -17,6 +17,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "jobs/reports.h"
 #include "widgets/continual_plot.h"
 #include "widgets/curves_plot.h"
 #include "widgets/landscape_plot.h"
@@ -46,6 +47,15 @@ QJsonArray field(const QJsonObject& o, const char* key, const QString& path) {
 
 double number(const QJsonValue& v) { return v.isDouble() ? v.toDouble() : qQNaN(); }
 
+// The reports' own reading (core/jobs/reports.h) of a JSON object already checked here.
+nlohmann::json asReport(const QJsonObject& o) { return nlohmann::json::parse(QJsonDocument(o).toJson().toStdString()); }
+
+void addCurve(CurvesPlot& plot, const QString& label, const QString& split, const rebasin::jobs::CurveReport& c) {
+  for (std::size_t i = 0; i < c.lambdas.size(); ++i) plot.addPoint({label, split, c.lambdas[i], c.loss[i], c.accuracy[i]});
+}
+
+// INTERPOLATE.json (one curve), or an align report (rebasin align --json with --data: its naive,
+// aligned and REPAIRed curves, labelled LABEL naive, LABEL aligned...).
 std::unique_ptr<PlotFrame> curves(const QStringList& inputs) {
   auto plot = std::make_unique<CurvesPlot>();
   for (const QString& input : inputs) {
@@ -53,10 +63,19 @@ std::unique_ptr<PlotFrame> curves(const QStringList& inputs) {
     const QString label = eq > 0 ? input.left(eq) : QFileInfo(input).completeBaseName();
     const QString path = eq > 0 ? input.mid(eq + 1) : input;
     const QJsonObject o = readJson(path);
+    const QString split = o.value("split").toString(QStringLiteral("test"));
+    if (o.value("curves").isObject()) {
+      const rebasin::jobs::AlignReport r = rebasin::jobs::AlignReport::from_json(asReport(o));
+      for (const auto& [role, c] : r.curves) {
+        if (c.lambdas.size() != c.loss.size() || c.lambdas.size() != c.accuracy.size())
+          fail(path + QStringLiteral(": curve %1: lambdas, loss and accuracy differ in length").arg(QString::fromStdString(role)));
+        addCurve(*plot, label + " " + QString::fromStdString(role), split, c);
+      }
+      continue;
+    }
     const QJsonArray l = field(o, "lambdas", path), loss = field(o, "loss", path), acc = field(o, "accuracy", path);
     if (l.size() != loss.size() || l.size() != acc.size()) fail(path + QStringLiteral(": lambdas, loss and accuracy differ in length"));
-    const QString split = o.value("split").toString(QStringLiteral("test"));
-    for (qsizetype i = 0; i < l.size(); ++i) plot->addPoint({label, split, l[i].toDouble(), number(loss[i]), number(acc[i])});
+    addCurve(*plot, label, split, rebasin::jobs::LineReport::from_json(asReport(o)).line);
   }
   return plot;
 }
@@ -125,10 +144,11 @@ std::unique_ptr<PlotFrame> merge(const QString& path) {
       for (const QJsonValue& x : row.toArray()) matrix->push_back(number(x));
     }
   }
-  for (const QJsonValue& e : endpoints) v.accuracy << number(e.toObject().value("accuracy"));
-  v.merged = number(o.value("merged").toObject().value("accuracy"));
-  v.naiveAverage = number(o.value("naive_average").toObject().value("accuracy"));
-  v.ensemble = number(o.value("ensemble").toObject().value("accuracy"));
+  const rebasin::jobs::MergeReport r = rebasin::jobs::MergeReport::from_json(asReport(o));
+  for (const auto& e : r.endpoints) v.accuracy << e.accuracy;
+  v.merged = r.merged.accuracy;
+  v.naiveAverage = r.naive_average.accuracy;
+  v.ensemble = r.ensemble.accuracy;
   v.split = barriers.value("split").toString(QStringLiteral("test"));
   auto plot = std::make_unique<MergePlot>();
   plot->setView(v);
@@ -151,7 +171,7 @@ int main(int argc, char** argv) {
   QCommandLineParser parser;
   parser.setApplicationDescription(QStringLiteral(
       "Draw rebasin's JSON outputs as PNG, PDF or SVG:\n"
-      "  curves OUT LABEL=INTERPOLATE.json...  loss/accuracy against lambda, barrier marked\n"
+      "  curves OUT LABEL=INTERPOLATE.json...  loss/accuracy against lambda, barrier marked (or ALIGN.json: all its curves)\n"
       "  landscape OUT LANDSCAPE.json          loss over the plane through A, B, aligned B\n"
       "  recovery OUT RECOVER.json             recovered fraction per group\n"
       "  continual OUT CONTINUAL.json          accuracy of every task after each task\n"

@@ -1,14 +1,20 @@
 #include "app/studio/job_dock.h"
 
+#include <algorithm>
+
 #include <QCheckBox>
+#include <QFrame>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QVBoxLayout>
+
+#include "align/method_registry.h"
 
 namespace rebasin::studio {
 
@@ -38,7 +44,15 @@ void setCombo(QComboBox* c, const QString& text) {
 
 JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
   setObjectName(QStringLiteral("JobDock"));
-  auto* body = new QWidget(this);
+  // The rows scroll; Run and Stop stay below them, reachable at any window height.
+  auto* frame = new QWidget(this);
+  auto* frameLayout = new QVBoxLayout(frame);
+  frameLayout->setContentsMargins(0, 0, 0, 0);
+  auto* scroll = new QScrollArea(frame);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  auto* body = new QWidget(scroll);
   auto* outer = new QVBoxLayout(body);
   form_ = new QFormLayout;
   outer->addLayout(form_);
@@ -50,8 +64,19 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
                        "merge: align A, B and the further models into one frame and average them"));
   recoverArch_ = new QLineEdit(QStringLiteral("mlp:784,512,512,10"), body);
   recoverArch_->setToolTip(tr("mlp:784,512,512,10[:tanh], vgg11, vgg:8,M,32, resnet20x4, resnet18, tv:resnet18, tv:vgg11_bn:w8"));
-  method_ = combo(body, {"sinkhorn", "weight", "activation", "ste", "naive"}, "method");
-  cost_ = combo(body, {"l2", "l1", "mid", "rnd"}, "cost");
+  // Every method of core's registry, with its one-line summary as the item's tooltip.
+  method_ = new QComboBox(body);
+  method_->setObjectName(QStringLiteral("method"));
+  for (const align::MethodEntry& m : align::methods()) {
+    method_->addItem(QString::fromStdString(m.name));
+    method_->setItemData(method_->count() - 1, QString::fromStdString(m.summary), Qt::ToolTipRole);
+  }
+  method_->setCurrentText(QStringLiteral("sinkhorn"));
+  QStringList costs;
+  for (const std::string& c : align::cost_names()) costs << QString::fromStdString(c);
+  cost_ = combo(body, costs, "cost");
+  cost_->setToolTip(tr("Sinkhorn's cost: l2, l1 between the weights (data free); mid (loss at the midpoint)\n"
+                       "or rnd (loss at a random point of the line) on training data"));
   init_ = combo(body, {"auto", "identity", "weight"}, "init");
   init_->setToolTip(tr("auto: weight-matching warm start for the mid and rnd costs, identity for l2 and l1"));
   tau_ = new QDoubleSpinBox(body);
@@ -114,19 +139,76 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
   form_->addRow(tr("De&vice"), device_);
   form_->addRow(tr("Seed"), seed_);
 
+  // Advanced: the CLI's remaining options, folded away until asked for.
+  advancedToggle_ = new QPushButton(tr("Advanced \u25B8"), body);
+  advancedToggle_->setObjectName(QStringLiteral("advancedToggle"));
+  advancedToggle_->setCheckable(true);
+  advancedToggle_->setFlat(true);
+  advancedToggle_->setToolTip(tr("The command line's other options: checkpoint key, residual stream, normalisation,\n"
+                                 "input resizing, Sinkhorn gradient, batch size, BatchNorm reset"));
+  advanced_ = new QWidget(body);
+  advanced_->setObjectName(QStringLiteral("advanced"));
+  advancedForm_ = new QFormLayout(advanced_);
+  advancedForm_->setContentsMargins(0, 0, 0, 0);
+  key_ = new QLineEdit(advanced_);
+  key_->setObjectName(QStringLiteral("key"));
+  key_->setPlaceholderText(tr("state dict as saved"));
+  key_->setToolTip(tr("--key: a torch.save checkpoint's state dict under this top-level key (e.g. ema)"));
+  residual_ = combo(advanced_, {"", "identity", "shared"}, "residual");
+  residual_->setItemText(0, tr("default"));
+  residual_->setToolTip(tr("--residual (vit:, gpt:): leave the residual stream as it is (identity, the default)\n"
+                           "or permute it as one group shared by embeddings, norms and every block (shared)"));
+  normalize_ = new QLineEdit(advanced_);
+  normalize_->setObjectName(QStringLiteral("normalize"));
+  normalize_->setPlaceholderText(tr("none, e.g. 0.1307,0.3081"));
+  normalize_->setToolTip(tr("--normalize MEAN,STD: inputs as (x - MEAN) / STD after scaling pixels to [0,1];\n"
+                            "must match how the models were trained"));
+  input_ = new QLineEdit(advanced_);
+  input_->setObjectName(QStringLiteral("input"));
+  input_->setPlaceholderText(tr("as stored, e.g. 3,32,32"));
+  input_->setToolTip(tr("--input C,H,W: resize the data's images to the models' input (bilinear; one channel\n"
+                        "replicated to C)"));
+  backward_ = combo(advanced_, {"implicit", "unrolled"}, "backward");
+  backward_->setToolTip(tr("--backward: Sinkhorn's gradient by implicit differentiation or through the unrolled iterations"));
+  batchSize_ = spin(advanced_, 1, 1 << 20, 500);
+  batchSize_->setObjectName(QStringLiteral("batchSize"));
+  batchSize_->setToolTip(tr("--batch-size: batch size of the data-driven costs and methods"));
+  bnReset_ = new QCheckBox(tr("recompute at every point"), advanced_);
+  bnReset_->setObjectName(QStringLiteral("bnReset"));
+  bnReset_->setChecked(true);
+  bnReset_->setToolTip(tr("BatchNorm statistics recomputed on 2000 training samples at every lambda\n"
+                          "(off: --no-bn-reset, the interpolated statistics, which overstate the loss)"));
+  advancedForm_->addRow(tr("Checkpoint key"), key_);
+  advancedForm_->addRow(tr("Residual stream"), residual_);
+  advancedForm_->addRow(tr("Normalize"), normalize_);
+  advancedForm_->addRow(tr("Input C,H,W"), input_);
+  advancedForm_->addRow(tr("Sinkhorn gradient"), backward_);
+  advancedForm_->addRow(tr("Batch size"), batchSize_);
+  advancedForm_->addRow(tr("BatchNorm"), bnReset_);
+  advanced_->setVisible(false);
+  outer->addWidget(advancedToggle_, 0, Qt::AlignLeft);
+  outer->addWidget(advanced_);
+  connect(advancedToggle_, &QPushButton::toggled, this, [this](bool on) {
+    advanced_->setVisible(on);
+    advancedToggle_->setText(on ? tr("Advanced \u25BE") : tr("Advanced \u25B8"));
+  });
+  outer->addStretch(1);
+  scroll->setWidget(body);
+  frameLayout->addWidget(scroll, 1);
+
   auto* buttons = new QHBoxLayout;
-  run_ = new QPushButton(tr("Run"), body);
+  buttons->setContentsMargins(6, 0, 6, 6);
+  run_ = new QPushButton(tr("Run"), frame);
   run_->setObjectName(QStringLiteral("run"));
   run_->setToolTip(tr("Run the job (Ctrl+R); a running job is replaced"));
-  stop_ = new QPushButton(tr("Stop"), body);
+  stop_ = new QPushButton(tr("Stop"), frame);
   stop_->setObjectName(QStringLiteral("stop"));
   stop_->setToolTip(tr("Stop the running job (Esc); it ends within one step"));
   stop_->setEnabled(false);
   buttons->addWidget(run_);
   buttons->addWidget(stop_);
-  outer->addLayout(buttons);
-  outer->addStretch(1);
-  setWidget(body);
+  frameLayout->addLayout(buttons);
+  setWidget(frame);
 
   connect(run_, &QPushButton::clicked, this, &JobDock::runRequested);
   connect(stop_, &QPushButton::clicked, this, &JobDock::stopRequested);
@@ -143,7 +225,11 @@ void JobDock::setRowVisible(QWidget* field, bool visible) {
 void JobDock::updateVisibleRows() {
   const QString task = task_->currentText();
   const bool recover = task == "recover", align = task == "align", interp = task == "interpolate";
-  const bool continual = task == "continual", sinkhorn = method_->currentText() == "sinkhorn";
+  const bool continual = task == "continual";
+  const align::MethodEntry* method = nullptr;
+  for (const align::MethodEntry& m : align::methods())
+    if (QString::fromStdString(m.name) == method_->currentText()) method = &m;
+  const bool sinkhorn = method && method->uses_cost, optimises = method && method->optimises;
   const bool merge = task == "merge";
   // A merge aligns pairs like align does: the same method rows.
   const bool aligns = recover || align || merge;
@@ -152,7 +238,7 @@ void JobDock::updateVisibleRows() {
   for (QWidget* w : {static_cast<QWidget*>(cost_), static_cast<QWidget*>(init_), static_cast<QWidget*>(tau_),
                      static_cast<QWidget*>(iterations_)})
     setRowVisible(w, aligns && sinkhorn);
-  setRowVisible(lr_, aligns && (sinkhorn || method_->currentText() == "ste"));
+  setRowVisible(lr_, aligns && optimises);
   setRowVisible(steps_, aligns);
   setRowVisible(patience_, (align || merge) && sinkhorn);
   for (QWidget* w : {static_cast<QWidget*>(data_), static_cast<QWidget*>(split_), static_cast<QWidget*>(points_)})
@@ -163,6 +249,15 @@ void JobDock::updateVisibleRows() {
   for (QWidget* w : {static_cast<QWidget*>(stream_), static_cast<QWidget*>(clMethod_), static_cast<QWidget*>(tasks_),
                      static_cast<QWidget*>(epochs_), static_cast<QWidget*>(trainPerTask_)})
     setRowVisible(w, continual);
+  // Advanced rows: the model rows for the jobs that read A and B, the data rows where data is read.
+  const bool models = align || interp || merge, data = align || interp || merge;
+  advancedForm_->setRowVisible(key_, models);
+  advancedForm_->setRowVisible(residual_, models || recover);
+  advancedForm_->setRowVisible(normalize_, data);
+  advancedForm_->setRowVisible(input_, data);
+  advancedForm_->setRowVisible(backward_, aligns && sinkhorn);
+  advancedForm_->setRowVisible(batchSize_, aligns);
+  advancedForm_->setRowVisible(bnReset_, align || interp);
 }
 
 JobSettings JobDock::settings() const {
@@ -190,6 +285,13 @@ JobSettings JobDock::settings() const {
   s.repair = repair_->isChecked();
   s.device = device_->currentText();
   s.seed = quint64(seed_->value());
+  s.key = key_->text().trimmed();
+  s.residual = residual_->currentIndex() == 0 ? QString() : residual_->currentText();
+  s.normalize = normalize_->text().trimmed();
+  s.input = input_->text().trimmed();
+  s.backward = backward_->currentText();
+  s.batchSize = batchSize_->value();
+  s.bnReset = bnReset_->isChecked();
   return s;
 }
 
@@ -217,6 +319,13 @@ void JobDock::setSettings(const JobSettings& s) {
   repair_->setChecked(s.repair);
   setCombo(device_, s.device);
   seed_->setValue(int(s.seed));
+  key_->setText(s.key);
+  residual_->setCurrentIndex(s.residual.isEmpty() ? 0 : std::max(0, residual_->findText(s.residual)));
+  normalize_->setText(s.normalize);
+  input_->setText(s.input);
+  setCombo(backward_, s.backward);
+  batchSize_->setValue(s.batchSize);
+  bnReset_->setChecked(s.bnReset);
   updateVisibleRows();
 }
 

@@ -1,5 +1,7 @@
 // The Job dock: which task to run and its settings (method, cost, tau, iterations, lr, steps,
-// data, device, seed ...), with Run and Stop. Rows that do not apply to the task are hidden.
+// data, device, seed ...; under Advanced the CLI's other options: --key, --residual,
+// --normalize, --input, --backward, --batch-size, --no-bn-reset), with Run and Stop always in
+// view below the scrolling rows. Rows that do not apply to the task are hidden.
 #pragma once
 
 #include <QDockWidget>
@@ -35,6 +37,13 @@ class JobDock : public QDockWidget {
   void setRowVisible(QWidget* field, bool visible);
 
   QFormLayout* form_ = nullptr;
+  QFormLayout* advancedForm_ = nullptr;
+  QWidget* advanced_ = nullptr;  // the Advanced rows: the CLI's remaining options
+  QPushButton* advancedToggle_ = nullptr;
+  QLineEdit *key_, *normalize_, *input_;
+  QComboBox *residual_, *backward_;
+  QSpinBox* batchSize_;
+  QCheckBox* bnReset_;
   QComboBox *task_, *method_, *cost_, *init_, *data_, *split_, *device_, *stream_, *clMethod_, *mergeTarget_;
   QCheckBox* repair_;
   QLineEdit* recoverArch_;

@@ -4,30 +4,18 @@
 #include "app/studio/aligned_model.h"
 #include "common/device.h"
 #include "common/error.h"
-#include "eval/interpolation.h"
 #include "io/checkpoint.h"
-#include "io/safetensors.h"
 #include "nn/graph/graph_architecture.h"
 #include "nn/mapping.h"
-#include "nn/permutation_file.h"
 
 namespace rebasin::studio {
 
-void exportAlignedCheckpoint(const AlignedModel& m, const QString& path) {
-  io::write_safetensors(path.toStdString(), nn::as_stored(m.pair, m.aligned),
-                        {{"aligned_to", m.a_path.toStdString()}, {"method", m.method.toStdString()}});
-}
+void exportAlignedCheckpoint(const AlignedModel& m, const QString& path) { jobs::write_aligned(m, path.toStdString()); }
 
-void exportPermutations(const AlignedModel& m, const QString& path) {
-  nn::write_permutations(path.toStdString(), m.pair.arch->name(), m.pair.arch->spec(), m.perms);
-}
+void exportPermutations(const AlignedModel& m, const QString& path) { jobs::write_permutations(m, path.toStdString()); }
 
 void exportInterpolated(const AlignedModel& m, double lambda, const QString& path) {
-  require(lambda >= 0 && lambda <= 1, "lambda must be between 0 and 1");
-  const NamedTensors mixed = eval::interpolate(m.pair.a, m.aligned, lambda);
-  io::write_safetensors(path.toStdString(), nn::as_stored(m.pair, mixed),
-                        {{"interpolated", std::to_string(lambda)}, {"a", m.a_path.toStdString()},
-                         {"b_aligned_by", m.method.toStdString()}});
+  jobs::write_interpolated(m, lambda, path.toStdString());
 }
 
 QString resolvedDeviceName(const QString& spec) {

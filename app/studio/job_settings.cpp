@@ -39,7 +39,9 @@ QJsonObject JobSettings::toJson() const {
           {"train_per_task", double(trainPerTask)}, {"device", device},
           {"seed", QString::number(seed)},
           {"more_models", QJsonArray::fromStringList(moreModels)},
-          {"merge_target", mergeTarget}, {"repair", repair}};
+          {"merge_target", mergeTarget}, {"repair", repair},
+          {"key", key}, {"residual", residual}, {"normalize", normalize}, {"input", input},
+          {"backward", backward}, {"batch_size", batchSize}, {"bn_reset", bnReset}};
 }
 
 JobSettings JobSettings::fromJson(const QJsonObject& j) {
@@ -62,6 +64,9 @@ JobSettings JobSettings::fromJson(const QJsonObject& j) {
   for (const QJsonValue& v : j.value("more_models").toArray()) s.moreModels << v.toString();
   str("merge_target", s.mergeTarget);
   s.repair = j.value("repair").toBool(s.repair);
+  str("key", s.key), str("residual", s.residual), str("normalize", s.normalize), str("input", s.input);
+  str("backward", s.backward), num("batch_size", s.batchSize);
+  s.bnReset = j.value("bn_reset").toBool(s.bnReset);
   return s;
 }
 

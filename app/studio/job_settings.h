@@ -41,6 +41,11 @@ struct JobSettings {
   // where and how
   QString device = QStringLiteral("auto");
   quint64 seed = 0;
+  // Advanced: the CLI's remaining options, with the CLI's defaults (empty: not given)
+  QString key, residual, normalize, input;   // --key, --residual, --normalize MEAN,STD, --input C,H,W
+  QString backward = QStringLiteral("implicit");  // --backward implicit|unrolled
+  int batchSize = 500;                             // --batch-size
+  bool bnReset = true;                             // false: --no-bn-reset
 
   QJsonObject toJson() const;
   static JobSettings fromJson(const QJsonObject& json);

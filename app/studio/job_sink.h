@@ -6,6 +6,7 @@
 
 #include "app/studio/jobs.h"
 #include "align/align.h"
+#include "jobs/align_job.h"
 #include "common/events.h"
 
 namespace rebasin::studio {
@@ -57,13 +58,21 @@ class CallbackSink : public EventSink {
   void task(const TaskEvent& t) override {
     if (cb_.task) cb_.task(t.task, t.tasks, QVector<double>(t.accuracy.begin(), t.accuracy.end()));
   }
+  void note(const NoteEvent& n) override {
+    if (n.warning && cb_.log) cb_.log(QStringLiteral("note: ") + QString::fromStdString(n.text));
+  }
 
  private:
   const JobCallbacks& cb_;
 };
 
-// The Job dock's method settings as core's options (jobs.cpp; align and merge jobs).
+// The Job dock's settings as the jobs layer's options (jobs.cpp; align, interpolate, merge).
 align::AlignOptions align_options(const JobSettings& s);
+jobs::ModelsInput models_input(const JobSettings& s);
+jobs::DataInput data_input(const JobSettings& s);
+jobs::AlignJobOptions align_job_options(const JobSettings& s);
+// A report's JSON as the studio's summaries hold it.
+QJsonObject to_qjson(const nlohmann::json& j);
 
 // job_continual.cpp
 JobOutcome run_continual_job(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel);

@@ -1,10 +1,12 @@
-// The recover, align and interpolate jobs (continual: job_continual.cpp): core calls in the
-// order the CLI makes them, reporting through CallbackSink.
+// The recover, align and interpolate jobs (continual: job_continual.cpp): the Job dock's
+// settings mapped onto the jobs layer's options (core/jobs), which runs them as the CLI does,
+// reporting through CallbackSink.
 #include "app/studio/jobs.h"
 
 #include <ATen/ATen.h>
 
 #include <QJsonArray>
+#include <QJsonDocument>
 
 #include "align/align.h"
 #include "align/recover.h"
@@ -12,78 +14,58 @@
 #include "app/studio/job_sink.h"
 #include "common/device.h"
 #include "common/error.h"
-#include "data/dataset.h"
-#include "eval/interpolation.h"
-#include "eval/repair.h"
+#include "jobs/evaluate_pair.h"
 #include "nn/permute.h"
-#include "train/train.h"
 
 namespace rebasin::studio {
 
+namespace {
+std::string s8(const QString& s) { return s.toStdString(); }
+}  // namespace
+
 align::AlignOptions align_options(const JobSettings& s) {
   align::AlignOptions o;
-  o.method = align::parse_method(s.method.toStdString());
-  o.cost = align::parse_cost(s.cost.toStdString());
+  o.method = align::parse_method(s8(s.method));
+  o.cost = align::parse_cost(s8(s.cost));
   o.tau = s.tau;
   o.sinkhorn_iters = s.iterations;
   o.lr = s.lr;
   o.steps = s.steps;
   o.patience = s.patience;
-  o.init = s.init.toStdString();
+  o.init = s8(s.init);
   o.seed = s.seed;
+  o.batch_size = s.batchSize;
   require(o.tau > 0, "tau must be positive");
   require(o.sinkhorn_iters > 0, "Sinkhorn iterations must be positive");
   require(o.init == "identity" || o.init == "weight" || o.init == "auto", "init must be identity, weight or auto");
+  require(s.backward == "implicit" || s.backward == "unrolled", "backward must be implicit or unrolled");
+  require(o.batch_size > 0, "batch size must be positive");
+  o.backward = s.backward == "unrolled" ? ot::SinkhornBackward::Unrolled : ot::SinkhornBackward::Implicit;
   return o;
 }
 
+jobs::ModelsInput models_input(const JobSettings& s) {
+  return {s8(s.modelA), s8(s.modelB), s8(s.arch.trimmed().isEmpty() ? QStringLiteral("auto") : s.arch), s8(s.key),
+          s8(s.residual)};
+}
+
+jobs::DataInput data_input(const JobSettings& s) { return {s8(s.data), s8(s.normalize), "", s8(s.input)}; }
+
+jobs::AlignJobOptions align_job_options(const JobSettings& s) {
+  jobs::AlignJobOptions o;
+  o.models = models_input(s);
+  o.data = data_input(s);
+  o.align = align_options(s);
+  o.eval = {s8(s.split), s.points, s.bnReset, s.repair, s.landscapeGrid};
+  o.device = s8(s.device);
+  return o;
+}
+
+QJsonObject to_qjson(const nlohmann::json& j) {
+  return QJsonDocument::fromJson(QByteArray::fromStdString(j.dump())).object();
+}
+
 namespace {
-
-std::string s8(const QString& s) { return s.toStdString(); }
-
-QString curve_label(const JobSettings& s) {
-  return s.method == "sinkhorn" ? s.method + "-" + s.cost : s.method;
-}
-
-QJsonArray groups_json(const nn::PermutationSpec& spec, const std::vector<at::Tensor>& perms) {
-  QJsonArray groups;
-  for (std::size_t g = 0; g < perms.size(); ++g) {
-    const std::int64_t n = spec.groups()[g].size;
-    const double moved = (perms[g].cpu() != at::arange(n, at::kLong)).sum().item<double>() / double(n);
-    groups.append(QJsonObject{{"name", QString::fromStdString(spec.groups()[g].name)},
-                              {"size", double(n)},
-                              {"heads", double(spec.groups()[g].blocks)},
-                              {"moved_fraction", moved}});
-  }
-  return groups;
-}
-
-// Naive and aligned curves (and the landscape) on the chosen split; the barriers go to `summary`.
-void evaluate_pair(const JobSettings& s, const AlignedModel& m, const data::Splits& splits, CallbackSink& sink,
-                   const CancelToken& cancel, const QString& aligned_label, QJsonObject& summary) {
-  const nn::Architecture& arch = *m.pair.arch;
-  const data::Dataset& eval_set = s.split == "train" ? splits.train : splits.test;
-  const data::Dataset* bn = arch.has_batchnorm() ? &splits.train : nullptr;
-  const std::string split = s8(s.split);
-  const eval::Curve naive = eval::interpolation_curve(arch, m.pair.a, m.pair.b, eval_set, bn, s.points, &sink,
-                                                      "naive", &cancel, split, s.seed);
-  const eval::Curve al = eval::interpolation_curve(arch, m.pair.a, m.aligned, eval_set, bn, s.points, &sink,
-                                                   s8(aligned_label), &cancel, split, s.seed);
-  QJsonObject barrier{{"naive", naive.barrier}, {"aligned", al.barrier}};
-  if (s.repair) {
-    // REPAIR at every point of the aligned line (eval/repair.h), drawn as its own curve.
-    eval::require_repair_supported(arch);
-    barrier["repaired"] = eval::repaired_curve(arch, m.pair.a, m.aligned, splits.train, eval_set, s.points, &sink,
-                                               s8(aligned_label) + "+repair", &cancel, split, s.seed)
-                              .barrier;
-  }
-  summary["barrier"] = barrier;
-  summary["split"] = s.split;
-  if (s.landscapeGrid > 0) {
-    eval::loss_landscape(arch, m.pair.a, m.pair.b, m.aligned, eval_set, bn, s.landscapeGrid, &sink, &cancel, s.seed);
-    summary["landscape_grid"] = s.landscapeGrid;
-  }
-}
 
 JobOutcome run_recover(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel) {
   const c10::Device device = resolve_device(s8(s.device));
@@ -103,67 +85,37 @@ JobOutcome run_recover(const JobSettings& s, CallbackSink& sink, const CancelTok
   return out;
 }
 
-struct LoadedPair {
-  std::shared_ptr<AlignedModel> model = std::make_shared<AlignedModel>();
-  data::Splits splits;
-  bool have_data = false;
-};
-
-LoadedPair load_pair(const JobSettings& s, bool data_required, const c10::Device& device) {
-  require(!s.modelA.isEmpty() && !s.modelB.isEmpty(), "open model A and model B first");
-  LoadedPair p;
-  p.have_data = !s.data.isEmpty();
-  require(p.have_data || !data_required, "this job needs a data set");
-  nn::ModelIO io;
-  if (p.have_data) {
-    p.splits = data::load_dataset(s8(s.data));
-    io = nn::model_io(p.splits.train);
-  }
-  p.model->a_path = s.modelA;
-  p.model->b_path = s.modelB;
-  p.model->pair = nn::load_model_pair(s8(s.modelA), s8(s.modelB), s8(s.arch), io);
-  if (p.have_data) train::check_data_fits(*p.model->pair.arch, p.splits.train);
-  nn::move_to(p.model->pair, device);
-  if (p.have_data) data::to_device(p.splits, device);
-  return p;
-}
-
 JobOutcome run_align(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel) {
-  const c10::Device device = resolve_device(s8(s.device));
-  const align::AlignOptions opts = align_options(s);
-  LoadedPair p = load_pair(s, align::needs_data(opts.method, opts.cost), device);
-  AlignedModel& m = *p.model;
-  const nn::Architecture& arch = *m.pair.arch;
-  const align::AlignResult r =
-      align::align(arch, m.pair.a, m.pair.b, p.have_data ? &p.splits.train : nullptr, opts, &sink, &cancel);
-  m.perms = r.perms;
-  m.method = curve_label(s);
-  m.aligned = nn::permute(arch.spec(), m.pair.b, r.perms);
+  jobs::AlignJobResult r = jobs::run_align(align_job_options(s), sink, &cancel);
   JobOutcome out;
-  out.summary = {{"task", "align"},       {"arch", QString::fromStdString(arch.name())},
-                 {"method", s.method},    {"cost", s.cost},
-                 {"seconds", r.seconds},  {"steps", r.steps},
-                 {"final_cost", r.cost},  {"device", QString::fromStdString(device_name(device))},
-                 {"groups", groups_json(arch.spec(), r.perms)}};
-  if (p.have_data) evaluate_pair(s, m, p.splits, sink, cancel, m.method, out.summary);
-  out.aligned = p.model;
+  out.summary = to_qjson(r.report.to_json());
+  out.aligned = std::move(r.model);
   return out;
 }
 
 JobOutcome run_interpolate(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel,
                            const std::shared_ptr<const AlignedModel>& previous) {
   const c10::Device device = resolve_device(s8(s.device));
-  LoadedPair p = load_pair(s, true, device);
+  require(!s.data.isEmpty(), "this job needs a data set");
+  jobs::PairData p = jobs::load_pair_data(models_input(s), data_input(s), device, sink);
   AlignedModel& m = *p.model;
   const nn::Architecture& arch = *m.pair.arch;
   // The aligned curve needs permutations: the last alignment of this same pair, if any.
   const bool have_perms = previous && alignedPair(*previous) == alignedPair(m);
   m.perms = have_perms ? previous->perms : nn::identity_permutations(arch.spec());
-  m.method = have_perms ? previous->method : QStringLiteral("naive (no alignment yet)");
+  m.label = have_perms ? previous->label : "naive (no alignment yet)";
   m.aligned = nn::permute(arch.spec(), m.pair.b, m.perms);
+  const jobs::EvalOptions eval{s8(s.split), s.points, s.bnReset, s.repair, s.landscapeGrid};
+  const jobs::PairEvaluation e = jobs::evaluate_pair(m, p.splits, eval, s.seed, sink, &cancel);
+  QJsonObject barrier;
+  for (const auto& [role, c] : e.curves) barrier[QString::fromStdString(role)] = c.barrier;
   JobOutcome out;
-  out.summary = {{"task", "interpolate"}, {"arch", QString::fromStdString(arch.name())}, {"aligned_by", m.method}};
-  evaluate_pair(s, m, p.splits, sink, cancel, m.method, out.summary);
+  out.summary = {{"task", "interpolate"},
+                 {"arch", QString::fromStdString(arch.name())},
+                 {"aligned_by", QString::fromStdString(m.label)},
+                 {"barrier", barrier},
+                 {"split", s.split}};
+  if (s.landscapeGrid > 0) out.summary["landscape_grid"] = s.landscapeGrid;
   if (have_perms) out.aligned = p.model;
   return out;
 }
@@ -183,6 +135,6 @@ JobOutcome runJob(const JobSettings& s, const JobCallbacks& callbacks, const Can
   throw UserError("unknown task");
 }
 
-QString alignedPair(const AlignedModel& model) { return model.a_path + "|" + model.b_path; }
+QString alignedPair(const AlignedModel& model) { return QString::fromStdString(model.a_path + "|" + model.b_path); }
 
 }  // namespace rebasin::studio

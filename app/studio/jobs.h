@@ -14,12 +14,17 @@
 #include "common/cancel.h"
 #include "widgets/plot_types.h"
 
+namespace rebasin::jobs {
+struct AlignedModel;
+struct MergedModel;
+}
+
 namespace rebasin::studio {
 
-// Aligned B with everything needed to export it (opaque: tensors live in jobs.cpp).
-struct AlignedModel;
-// A merge job's merged model, with the first model's names to export it under (job_merge.cpp).
-struct MergedModel;
+// Aligned B with everything needed to export it (opaque here: core/jobs/align_job.h).
+using AlignedModel = jobs::AlignedModel;
+// A merge job's merged model, with the first model's names to export it under (core/jobs/merge_job.h).
+using MergedModel = jobs::MergedModel;
 
 struct LandscapeRowView {
   int row = 0, rows = 0;

@@ -291,7 +291,9 @@ void MainWindow::onFinished(const JobResult& r) {
   }
   if (r.summary.contains("average_accuracy"))
     text += tr(": average accuracy %1%").arg(100 * r.summary.value("average_accuracy").toDouble(), 0, 'f', 2);
-  if (r.summary.contains("seconds")) text += tr(" (%1)").arg(formatSeconds(r.summary.value("seconds").toDouble()));
+  // The whole job's time where a report has it (merge: "seconds" is the merge's own).
+  const QString secondsKey = r.summary.contains("total_seconds") ? QStringLiteral("total_seconds") : QStringLiteral("seconds");
+  if (r.summary.contains(secondsKey)) text += tr(" (%1)").arg(formatSeconds(r.summary.value(secondsKey).toDouble()));
   status_->setText(text);
   if (r.settings.task == Task::Recover) tabs_->setCurrentIndex(kPlansTab);
   if (demoActive_) finishDemo(0, {});

@@ -71,6 +71,21 @@ struct TaskEvent {
   double seconds = 0.0;          // elapsed since the stream started
 };
 
+// One cell of a merge's pairwise barrier matrices: the loss barrier between models i and j
+// (of `models`), "before" alignment or "after" it (in the merge's frame).
+struct BarrierCell {
+  std::string matrix;
+  int i = 0, j = 0, models = 0;
+  double barrier = 0.0;
+};
+
+// A line for the user: a note on the input (warning: e.g. a nested checkpoint, a recorded
+// architecture overridden) or what the job is about to do.
+struct NoteEvent {
+  std::string text;
+  bool warning = false;
+};
+
 class EventSink {
  public:
   virtual ~EventSink() = default;
@@ -80,6 +95,8 @@ class EventSink {
   virtual void curve(const CurvePoint&) {}
   virtual void landscape(const LandscapeRow&) {}
   virtual void task(const TaskEvent&) {}
+  virtual void note(const NoteEvent&) {}
+  virtual void barrier(const BarrierCell&) {}
 };
 
 }  // namespace rebasin
