@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 
 #include "common/error.h"
+#include "nn/family_registry.h"
 #include "nn/mapping.h"
 
 using namespace rebasin;
@@ -32,6 +33,39 @@ class TestMapping : public QObject {
   Q_OBJECT
 
  private Q_SLOTS:
+  void familiesOwnTheirArchStrings() {
+    // One table (nn/family_registry.h) behind the factory, --arch auto and the messages.
+    const std::vector<std::pair<std::string, std::string>> owned = {
+        {"mlp:4,8,3", "mlp"},           {"vgg11:bn", "vgg"},     {"vgg:8,M,16", "vgg"},
+        {"resnet20x4:ln", "resnet"},    {"resnet18", "resnet"},  {"tv:resnet50:w32", "torchvision"},
+        {"tv:vgg11_bn", "torchvision"}, {"vit:7,64,4,4,128", "transformer"}, {"gpt:96,64,64,2,4:shared", "transformer"}};
+    for (const auto& [arch, family] : owned) {
+      const nn::ArchFamily* f = nn::family_of(arch);
+      QVERIFY2(f != nullptr, arch.c_str());
+      QCOMPARE(f->name, family);
+    }
+    QVERIFY(nn::family_of("lstm:3,4") == nullptr);
+    try {
+      nn::make_architecture("lstm:3,4");
+      QFAIL("made an unknown architecture");
+    } catch (const UserError& e) {
+      for (const nn::ArchFamily& f : nn::arch_families())
+        if (f.name != "torchscript") QVERIFY2(QString(e.what()).contains(QString::fromStdString(f.syntax)), e.what());
+    }
+    // Every candidate --arch auto considers is an ARCH its family owns and can make.
+    const auto arch = nn::make_architecture("vgg11:bn", nn::ModelIO{{3, 32, 32}, 10});
+    const NamedTensors t = arch->init(0);
+    std::vector<std::string> names;
+    for (const auto& x : t) names.push_back(x.name);
+    const nn::CheckpointView view{t, names};
+    for (const nn::ArchFamily& f : nn::arch_families()) {
+      if (!f.candidates) continue;
+      nn::ArchCandidates out;
+      f.candidates(view, nn::ModelIO{}, out);
+      for (const auto& [candidate, io] : out) QVERIFY2(nn::family_of(candidate) == &f, candidate.c_str());
+    }
+  }
+
   void autoDetects_data() {
     QTest::addColumn<QString>("arch");
     QTest::addColumn<QList<int>>("input");

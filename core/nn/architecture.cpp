@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "nn/architecture_internal.h"
+#include "nn/family_registry.h"
 #include "nn/graph/graph_architecture.h"
 
 namespace rebasin::nn {
@@ -122,16 +123,8 @@ at::Tensor layernorm(const Architecture::Params& p, const std::string& prefix, c
 }
 
 std::unique_ptr<Architecture> make_architecture(const std::string& arch, const ModelIO& io) {
-  if (graph::is_torchscript_file(arch)) return graph::make_graph_architecture(arch, io);
-  if (arch.rfind("mlp:", 0) == 0) return make_mlp(arch);
-  if (arch.rfind("vgg", 0) == 0) return make_vgg(arch, io);
-  if (arch.rfind("resnet", 0) == 0) return make_resnet(arch, io);
-  if (arch.rfind("tv:", 0) == 0) return make_torchvision(arch, io);
-  if (arch.rfind("vit:", 0) == 0 || arch.rfind("gpt:", 0) == 0) return make_transformer(arch, io);
-  throw UserError("unknown architecture '" + arch +
-                  "' (expected mlp:784,512,512,10, vgg11|13|16|19, vgg:8,M,32,M,64, resnet20xK, "
-                  "resnet18, tv:resnet18|34|50|101|152, tv:vgg11|13|16|19[_bn], vit:7,64,4,4,128, "
-                  "gpt:96,64,64,2,4, or the path of a TorchScript model)");
+  if (const ArchFamily* f = family_of(arch)) return f->make(arch, io);
+  throw UserError("unknown architecture '" + arch + "' (expected " + arch_syntax() + ")");
 }
 
 }  // namespace rebasin::nn

@@ -30,6 +30,11 @@ struct MappedModel {
 MappedModel map_checkpoint(const NamedTensors& stored, const std::string& arch,
                            const ModelIO& io = {});
 
+// A checkpoint's tensors onto an architecture already made (B onto A's, the further models of a
+// merge onto the first's): as its family binds them (family_registry.h). stored_names as in
+// MappedModel.
+NamedTensors bind_checkpoint(const NamedTensors& stored, const Architecture& arch, std::vector<std::string>* stored_names);
+
 // The architecture `auto` would pick, or "" when none or several fit.
 std::string detect_architecture(const NamedTensors& stored);
 

@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/parse.h"
 #include "nn/architecture_internal.h"
+#include "nn/family_registry.h"
 
 namespace rebasin::nn {
 namespace {
@@ -77,6 +78,25 @@ std::unique_ptr<Architecture> make_mlp(const std::string& arch) {
   for (std::size_t i = 0; i < widths.size(); ++i) canonical += (i ? "," : "") + std::to_string(widths[i]);
   if (activation != "relu") canonical += ":" + activation;
   return std::make_unique<Mlp>(canonical, widths, activation);
+}
+
+// The mlp family (family_registry.h).
+bool mlp_owns(const std::string& arch) { return arch.rfind("mlp:", 0) == 0; }
+
+std::unique_ptr<Architecture> make_mlp_family(const std::string& arch, const ModelIO&) { return make_mlp(arch); }
+
+// Weights (2-D) and biases (1-D) alternating, widths chaining.
+void mlp_candidates(const CheckpointView& c, const ModelIO&, ArchCandidates& out) {
+  const NamedTensors& s = c.tensors;
+  bool chain = s.size() % 2 == 0;
+  std::string mlp = "mlp:";
+  for (std::size_t i = 0; chain && i < s.size(); i += 2) {
+    const auto& w = s[i].tensor;
+    const auto& b = s[i + 1].tensor;
+    chain = w.dim() == 2 && b.dim() == 1 && b.size(0) == w.size(0) && (i == 0 || w.size(1) == s[i - 2].tensor.size(0));
+    if (chain) mlp += (i == 0 ? std::to_string(w.size(1)) : "") + "," + std::to_string(w.size(0));
+  }
+  if (chain && s.size() >= 2) out.push_back({mlp, ModelIO{}});
 }
 
 }  // namespace rebasin::nn

@@ -31,11 +31,7 @@ ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, 
   // B must fit the architecture A was mapped onto (not a second auto-detection); a graph
   // model is not derived twice: B's tensors are matched to it by name.
   nn::MappedModel mb;
-  if (graph::graph_report(*ma.arch)) {
-    mb.params = graph::map_by_name(p.b_file.tensors, *ma.arch, &mb.stored_names);
-  } else {
-    mb = nn::map_checkpoint(p.b_file.tensors, ma.arch->name(), ma.arch->io());
-  }
+  mb.params = nn::bind_checkpoint(p.b_file.tensors, *ma.arch, &mb.stored_names);
   nn::check_same_layout(ma.params, mb.params);
   p.arch = std::move(ma.arch);
   p.a = std::move(ma.params);
@@ -86,19 +82,14 @@ ModelSet load_model_set(const std::vector<std::string>& paths, const std::string
   const std::string& second = paths.size() > 1 ? paths[1] : paths[0];
   ModelPair pair = load_model_pair(paths[0], second, arch, io, key, residual);
   set.first_file = io::load_checkpoint(paths[0], key);
-  if (graph::graph_report(*pair.arch))
-    graph::map_by_name(set.first_file.tensors, *pair.arch, &set.first_names);
-  else
-    set.first_names = map_checkpoint(set.first_file.tensors, pair.arch->name(), pair.arch->io()).stored_names;
+  bind_checkpoint(set.first_file.tensors, *pair.arch, &set.first_names);
   set.notes = pair.notes;
   set.models.push_back(std::move(pair.a));
   if (paths.size() > 1) set.models.push_back(std::move(pair.b));
   for (std::size_t i = 2; i < paths.size(); ++i) {
     const io::Checkpoint file = io::load_checkpoint(paths[i], key);
     if (const std::string note = io::nesting_note(paths[i], file); !note.empty()) set.notes.push_back(note);
-    NamedTensors params = graph::graph_report(*pair.arch)
-                              ? graph::map_by_name(file.tensors, *pair.arch, nullptr)
-                              : map_checkpoint(file.tensors, pair.arch->name(), pair.arch->io()).params;
+    NamedTensors params = bind_checkpoint(file.tensors, *pair.arch, nullptr);
     check_same_layout(set.models.front(), params);
     set.models.push_back(std::move(params));
   }

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/parse.h"
 #include "nn/architecture_internal.h"
+#include "nn/family_registry.h"
 
 namespace rebasin::nn {
 namespace {
@@ -120,6 +121,24 @@ std::unique_ptr<Architecture> make_resnet(const std::string& arch, const ModelIO
                                     std::vector<int>{3, 3, 3}, ln);
   }
   throw UserError("unknown architecture '" + arch + "' (ResNet: resnet20xK, resnet20xK:ln or resnet18)");
+}
+
+// The CIFAR resnet family (family_registry.h).
+bool resnet_owns(const std::string& arch) { return arch.rfind("resnet", 0) == 0; }
+
+// Input channels from the first conv, outputs from the last tensor, 32x32 images; the width
+// multiplier from the stem's 16 * K channels.
+void resnet_candidates(const CheckpointView& c, const ModelIO&, ArchCandidates& out) {
+  const auto& first = c.tensors.front().tensor;
+  const auto& last = c.tensors.back().tensor;
+  if (first.dim() != 4 || last.dim() != 1) return;
+  const ModelIO cifar{{first.size(1), 32, 32}, last.size(0)};
+  if (first.size(0) % 16 == 0) {
+    const std::string k = std::to_string(first.size(0) / 16);
+    out.push_back({"resnet20x" + k, cifar});
+    out.push_back({"resnet20x" + k + ":ln", cifar});
+  }
+  out.push_back({"resnet18", cifar});
 }
 
 }  // namespace rebasin::nn

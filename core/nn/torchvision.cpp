@@ -17,9 +17,12 @@
 // first sees the last conv through the 7x7 pool and Flatten: inner block 49).
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 #include "common/error.h"
 #include "common/parse.h"
 #include "nn/architecture_internal.h"
+#include "nn/family_registry.h"
 
 namespace rebasin::nn {
 namespace {
@@ -251,6 +254,44 @@ std::unique_ptr<Architecture> make_torchvision(const std::string& arch, const Mo
   const std::string name = "tv:" + base + (w != 64 ? ":w" + std::to_string(w) : "") +
                            (h != 4096 ? ":h" + std::to_string(h) : "");
   return std::make_unique<TvVgg>(name, io, cfg, bn, h);
+}
+
+// The torchvision family (family_registry.h).
+bool torchvision_owns(const std::string& arch) { return arch.rfind("tv:", 0) == 0; }
+
+// The first conv and the classifier by their torchvision names where the checkpoint has them
+// (any order, e.g. a sorted safetensors file), else first and last; the image size is the data's
+// (224 without data).
+void torchvision_candidates(const CheckpointView& c, const ModelIO& io, ArchCandidates& out) {
+  const NamedTensors& s = c.tensors;
+  const std::int64_t side_h = io.input_shape.size() == 3 ? io.input_shape[1] : 224;
+  const std::int64_t side_w = io.input_shape.size() == 3 ? io.input_shape[2] : 224;
+  {
+    const at::Tensor* conv = c.find("conv1.weight");
+    const at::Tensor* fc = c.find("fc.bias");
+    if (!conv) conv = &s.front().tensor;
+    if (!fc) fc = &s.back().tensor;
+    if (conv->dim() == 4 && conv->size(2) == 7 && conv->size(3) == 7 && fc->dim() == 1) {
+      const std::string w = conv->size(0) == 64 ? "" : ":w" + std::to_string(conv->size(0));
+      const ModelIO tio{{conv->size(1), side_h, side_w}, fc->size(0)};
+      for (const char* d : {"18", "34", "50", "101", "152"}) out.push_back({std::string("tv:resnet") + d + w, tio});
+    }
+  }
+  const at::Tensor* conv = c.find("features.0.weight");
+  const at::Tensor* head = c.find("classifier.6.bias");
+  const at::Tensor* hidden = c.find("classifier.3.bias");
+  if (!conv) conv = &s.front().tensor;
+  if (!head) head = &s.back().tensor;
+  if (!hidden && s.size() >= 2) hidden = &s[s.size() - 2].tensor;  // the last weight: classes x hidden
+  const std::int64_t h = !hidden ? 0 : hidden->dim() == 1 ? hidden->size(0) : hidden->dim() == 2 ? hidden->size(1) : 0;
+  if (conv->dim() == 4 && conv->size(2) == 3 && conv->size(3) == 3 && head->dim() == 1 && h > 0) {
+    const std::string opts = (conv->size(0) == 64 ? "" : ":w" + std::to_string(conv->size(0))) +
+                             (h == 4096 ? "" : ":h" + std::to_string(h));
+    const ModelIO tio{{conv->size(1), std::max<std::int64_t>(side_h, 32), std::max<std::int64_t>(side_w, 32)},
+                      head->size(0)};
+    for (const char* d : {"11", "13", "16", "19"})
+      for (const char* bn : {"", "_bn"}) out.push_back({std::string("tv:vgg") + d + bn + opts, tio});
+  }
 }
 
 }  // namespace rebasin::nn

@@ -26,6 +26,7 @@
 #include "common/error.h"
 #include "common/parse.h"
 #include "nn/architecture_internal.h"
+#include "nn/family_registry.h"
 
 namespace rebasin::nn {
 namespace {
@@ -237,6 +238,49 @@ std::string with_residual(const std::string& arch, const std::string& mode) {
   require(transformer, "--residual applies to the built-in transformers (vit:..., gpt:...), not '" + arch + "'");
   const std::string base = arch.substr(0, arch.find(':', 4));
   return mode == "shared" ? base + ":shared" : base;
+}
+
+// The transformer family (family_registry.h).
+bool transformer_owns(const std::string& arch) { return arch.rfind("vit:", 0) == 0 || arch.rfind("gpt:", 0) == 0; }
+
+// A transformer under torchvision's (ViT) or nanoGPT's names: its ARCH string with the number of
+// heads left as H - the one thing the tensors cannot tell.
+std::string transformer_incomplete(const CheckpointView& c) {
+  auto layers = [&](const std::string& prefix, const std::string& suffix) {
+    std::int64_t n = 0;
+    while (c.find(prefix + std::to_string(n) + suffix)) ++n;
+    return n;
+  };
+  std::string arch, names;
+  const at::Tensor* conv = c.find("conv_proj.weight");
+  const at::Tensor* fc = c.find("encoder.layers.encoder_layer_0.mlp.0.weight");
+  const at::Tensor* wte = c.find("transformer.wte.weight");
+  const at::Tensor* wpe = c.find("transformer.wpe.weight");
+  if (conv && fc && conv->dim() == 4 && fc->dim() == 2) {
+    arch = "vit:" + std::to_string(conv->size(2)) + "," + std::to_string(conv->size(0)) + "," +
+           std::to_string(layers("encoder.layers.encoder_layer_", ".ln_1.weight")) + ",H," + std::to_string(fc->size(0));
+    names = "torchvision's ViT";
+  } else if (wte && wpe && wte->dim() == 2 && wpe->dim() == 2) {
+    arch = "gpt:" + std::to_string(wte->size(0)) + "," + std::to_string(wpe->size(0)) + "," +
+           std::to_string(wte->size(1)) + "," + std::to_string(layers("transformer.h.", ".ln_1.weight")) + ",H";
+    names = "nanoGPT's";
+  }
+  if (arch.empty()) return "";
+  return "--arch auto: a transformer under " + names + " names does not store its number of heads; pass --arch " + arch +
+         " with H its heads";
+}
+
+// A ViT says its channels (patch embedding), square image side (patches = position embeddings
+// but the class token's) and classes (its head).
+std::vector<ModelIO> transformer_sizes(const std::string& arch, const CheckpointView& c) {
+  const at::Tensor* conv = c.find("conv_proj.weight");
+  const at::Tensor* pos = c.find("encoder.pos_embedding");
+  const at::Tensor* head = c.find("heads.head.bias");
+  if (arch.rfind("vit:", 0) != 0 || !conv || !pos || !head || conv->dim() != 4 || pos->dim() != 3 || head->dim() != 1)
+    return {};
+  const auto side = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(pos->size(1) - 1))));
+  if (side * side != pos->size(1) - 1) return {};
+  return {ModelIO{{conv->size(1), side * conv->size(2), side * conv->size(3)}, head->size(0)}};
 }
 
 }  // namespace rebasin::nn

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/parse.h"
 #include "nn/architecture_internal.h"
+#include "nn/family_registry.h"
 
 namespace rebasin::nn {
 namespace {
@@ -114,6 +115,21 @@ std::unique_ptr<Architecture> make_vgg(const std::string& arch, const ModelIO& i
   else if (base.rfind("vgg:", 0) == 0) cfg = base.substr(4);
   else throw UserError("unknown architecture '" + arch + "' (VGG: vgg11|vgg13|vgg16|vgg19 or vgg:8,M,32,M,64, optionally :bn)");
   return std::make_unique<Vgg>(arch, io, parse_cfg(arch, cfg), bn);
+}
+
+// The VGG family (family_registry.h).
+bool vgg_owns(const std::string& arch) { return arch.rfind("vgg", 0) == 0; }
+
+// The classifier's input is C * H * W of the last feature map (five pools): every depth, with
+// and without BatchNorm, at the usual image sides.
+void vgg_candidates(const CheckpointView& c, const ModelIO&, ArchCandidates& out) {
+  const auto& first = c.tensors.front().tensor;
+  const auto& last = c.tensors.back().tensor;
+  if (first.dim() != 4 || last.dim() != 1) return;
+  for (const char* v : {"vgg11", "vgg13", "vgg16", "vgg19"})
+    for (const char* bn : {"", ":bn"})
+      for (std::int64_t side : {32, 64, 224})
+        out.push_back({std::string(v) + bn, ModelIO{{first.size(1), side, side}, last.size(0)}});
 }
 
 }  // namespace rebasin::nn

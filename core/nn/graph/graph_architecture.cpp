@@ -244,3 +244,14 @@ NamedTensors map_by_name(const NamedTensors& stored, const Architecture& arch, s
 }
 
 }  // namespace rebasin::nn::graph
+
+namespace rebasin::nn {
+
+// The torchscript family (family_registry.h): a TorchScript file is its own architecture.
+bool torchscript_owns(const std::string& arch) { return graph::is_torchscript_file(arch); }
+
+std::unique_ptr<Architecture> make_torchscript(const std::string& arch, const ModelIO& io) {
+  return graph::make_graph_architecture(arch, io);
+}
+
+}  // namespace rebasin::nn
