@@ -46,7 +46,7 @@ void add_align_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("align", "Align model B to model A by permuting B's hidden units");
   cmd->add_option("A", j.models.a, "Reference model (safetensors, .pt/.pth/.ckpt, TorchScript)")->required();
   cmd->add_option("B", j.models.b, "Model to align to A")->required();
-  cmd->add_option("--arch", j.models.arch, "Architecture (e.g. mlp:784,512,512,10, resnet20x4, tv:resnet18, tv:vgg11_bn), the path of a TorchScript model of the same network, or auto (detected from the tensors' names and shapes; a TorchScript A is its own architecture)")->capture_default_str();
+  cmd->add_option("--arch", j.models.arch, arch_help("the path of a TorchScript model of the same network, or auto (detected from the tensors' names and shapes; a TorchScript A is its own architecture)"))->capture_default_str();
   add_residual_option(cmd, j.models.residual);
   cmd->add_option("--key", j.models.key, "torch.save checkpoints: take the state dict under this top-level key (e.g. ema)");
   add_align_options(cmd, o->align);

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/runtime.h"
 #include "jobs/inputs.h"
+#include "nn/family_registry.h"
 
 namespace rebasin::cli {
 
@@ -18,6 +19,13 @@ void add_residual_option(CLI::App* cmd, std::string& residual) {
                   "lower barriers in docs/results.md) or permute it as one group shared by embeddings, norms and "
                   "every block (shared)")
       ->check(CLI::IsMember({"shared", "identity"}));
+}
+
+std::string arch_help(const std::string& tail, bool builtin_only) {
+  std::string families;
+  for (const nn::ArchFamily& f : nn::arch_families())
+    if (f.name != "torchscript") families += (families.empty() ? "" : ", ") + f.syntax;
+  return "Architecture: " + families + (builtin_only ? " (" + tail + ")" : ", " + tail);
 }
 
 void add_common_options(CLI::App* cmd, CommonOptions& opts) {

@@ -26,6 +26,10 @@ void add_common_options(CLI::App* cmd, CommonOptions& opts);
 // or leave it; empty when not given).
 void add_residual_option(CLI::App* cmd, std::string& residual);
 
+// --arch's help: every architecture family's ARCH strings (core/nn/family_registry.h), then
+// `tail`; builtin_only leaves TorchScript out (train makes built-ins only).
+std::string arch_help(const std::string& tail, bool builtin_only = false);
+
 // Applies --threads and resolves --device (UserError for cuda without a GPU); call at the
 // start of every computing command.
 c10::Device apply_common_options(const CommonOptions& opts);

@@ -5,9 +5,8 @@
 #include <memory>
 
 #include "cli_common.h"
-#include "common/error.h"
 #include "continual/continual.h"
-#include "io/atomic_file.h"
+#include "jobs/continual_job.h"
 
 namespace rebasin::cli {
 namespace {
@@ -32,55 +31,15 @@ class TaskPrinter : public EventSink {
   }
 };
 
-std::string csv_number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
-void write_csv(const std::string& path, const continual::ContinualResult& r) {
-  io::write_file_atomically(path, [&](std::ostream& out) {
-    out << "after_task";
-    for (std::size_t j = 0; j < r.accuracy_matrix.size(); ++j) out << ",task_" << j;
-    out << '\n';
-    for (std::size_t i = 0; i < r.accuracy_matrix.size(); ++i) {
-      out << i;
-      for (double a : r.accuracy_matrix[i]) out << ',' << csv_number(a);
-      out << '\n';
-    }
-  });
-}
-
 void run_continual_command(ContinualCliOptions& o) {
-  o.run.device = apply_common_options(o.common);
-  o.run.seed = o.common.seed;
-  check_output_path(o.csv, "--csv");
+  apply_common_options(o.common);
+  jobs::ContinualJobOptions job;
+  job.run = o.run;
+  job.seed = o.common.seed;
+  job.device = o.common.device;
+  job.csv = o.csv;
   TaskPrinter printer;
-  const continual::ContinualResult r = continual::run_continual(o.run, &printer);
-  if (!o.csv.empty()) write_csv(o.csv, r);
-  nlohmann::json out = {{"stream", o.run.stream},
-                        {"method", o.run.method},
-                        {"tasks", r.accuracy_matrix.size()},
-                        {"task_names", r.task_names},
-                        {"seed", o.run.seed},
-                        {"epochs", o.run.epochs},
-                        {"batch_size", r.batch_size},
-                        {"train_per_task", r.train_per_task},
-                        {"normalize", o.run.normalize},
-                        {"accuracy_matrix", r.accuracy_matrix},
-                        {"average_accuracy", r.average_accuracy},
-                        {"forgetting", r.forgetting},
-                        {"backward_transfer", r.backward_transfer},
-                        {"seconds", r.seconds}};
-  if (o.run.stream == "split-mnist" || o.run.stream == "split-fashion")
-    out["scenario"] = o.run.class_incremental ? "class-incremental" : "task-incremental";
-  if (o.run.method == "rebasin-il") {
-    out["alpha"] = o.run.alpha;
-    out["train_alpha"] = o.run.train_alpha;
-    out["train_mix_accuracy_matrix"] = r.train_mix_accuracy_matrix;
-    out["train_mix_average_accuracy"] = r.train_mix_average_accuracy;
-  }
-  if (!o.csv.empty()) out["csv"] = o.csv;
+  nlohmann::json out = jobs::run_continual(job, printer).to_json();
   if (!o.common.json) out.erase("task_names");
   emit(out, o.common);
 }

@@ -119,7 +119,7 @@ void add_shared_options(CLI::App* cmd, LmcCliOptions& o, bool perm_required) {
   jobs::LineJobOptions& l = o.line;
   cmd->add_option("A", l.models.a, "Model A (safetensors, .pt/.pth/.ckpt or TorchScript)")->required();
   cmd->add_option("B", l.models.b, "Model B, the same architecture")->required();
-  cmd->add_option("--arch", l.models.arch, "Architecture, e.g. mlp:784,512,512,10, tv:resnet18, a TorchScript model's path, or auto (detected from the tensors)")->capture_default_str();
+  cmd->add_option("--arch", l.models.arch, arch_help("a TorchScript model's path, or auto (detected from the tensors)"))->capture_default_str();
   add_residual_option(cmd, l.models.residual);
   cmd->add_option("--key", l.models.key, "torch.save checkpoints: take the state dict under this top-level key (e.g. ema)");
   auto* perm = cmd->add_option("--perm", l.perm, "Permutations of B (JSON, as align --perm-out writes)");

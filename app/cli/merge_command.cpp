@@ -61,7 +61,7 @@ void add_merge_command(CLI::App& app) {
   jobs::MergeJobOptions& j = o->job;
   CLI::App* cmd = app.add_subcommand("merge", "Align N models into one frame and average them into one checkpoint");
   cmd->add_option("MODELS", j.models, "Two or more models of one architecture; the first is the reference and names the output's tensors")->required();
-  cmd->add_option("--arch", j.arch, "Architecture (e.g. mlp:784,512,512,10), a TorchScript model's path, or auto")->capture_default_str();
+  cmd->add_option("--arch", j.arch, arch_help("a TorchScript model's path, or auto"))->capture_default_str();
   add_residual_option(cmd, j.residual);
   cmd->add_option("--key", j.key, "torch.save checkpoints: take the state dict under this top-level key (e.g. ema)");
   add_align_options(cmd, o->align);

@@ -37,7 +37,7 @@ void run_train(TrainCliOptions& o, const std::string& command_line) {
 void add_train_command(CLI::App& app) {
   auto o = std::make_shared<TrainCliOptions>();
   CLI::App* cmd = app.add_subcommand("train", "Train a built-in architecture and save it as safetensors");
-  cmd->add_option("--arch", o->job.arch, "Architecture, e.g. mlp:784,512,512,10, vgg11, resnet20x4, tv:resnet18, tv:vgg11_bn, vit:7,64,4,4,128 (patch, width, layers, heads, MLP width), gpt:96,64,64,2,4 (vocabulary, context, width, layers, heads)")->required();
+  cmd->add_option("--arch", o->job.arch, arch_help("vit: patch, width, layers, heads, MLP width; gpt: vocabulary, context, width, layers, heads", /*builtin_only=*/true))->required();
   add_data_options(cmd, o->job.data, true);
   cmd->add_option("--epochs", o->job.train.epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
   cmd->add_option("--batch-size", o->job.train.batch_size, "Mini-batch size")->check(CLI::Range(1, 1 << 20))->capture_default_str();

@@ -84,47 +84,44 @@ std::unique_ptr<PlotFrame> landscape(const QString& path) {
   const QJsonObject o = readJson(path);
   const QJsonArray xs = field(o, "xs", path), ys = field(o, "ys", path), loss = field(o, "loss", path);
   if (xs.size() < 2 || ys.size() < 2 || loss.size() != ys.size()) fail(path + QStringLiteral(": not a landscape grid"));
-  auto plot = std::make_unique<LandscapePlot>();
-  plot->setGrid(int(ys.size()), int(xs.size()), xs.first().toDouble(), xs.last().toDouble(), ys.first().toDouble(),
-                ys.last().toDouble());
-  for (qsizetype r = 0; r < loss.size(); ++r) {
-    QVector<double> row;
-    for (const QJsonValue& v : loss[r].toArray()) row.push_back(number(v));
-    plot->setRow(int(r), row);
-  }
-  QVector<LandscapeMark> marks;
+  QJsonObject complete = o;  // accuracy and points are optional for a drawing
+  if (!complete.contains("accuracy")) complete["accuracy"] = QJsonArray();
   const QJsonObject points = o.value("points").toObject();
-  for (const auto& [key, label] : {std::pair{"A", "A"}, std::pair{"B", "B"}, std::pair{"B_aligned", "aligned B"}}) {
-    const QJsonArray p = points.value(key).toArray();
-    if (p.size() == 2) marks.push_back({QString::fromLatin1(label), p[0].toDouble(), p[1].toDouble()});
-  }
+  const rebasin::jobs::LandscapeReport r = rebasin::jobs::LandscapeReport::from_json(asReport(complete));
+  auto plot = std::make_unique<LandscapePlot>();
+  plot->setGrid(int(r.ys.size()), int(r.xs.size()), r.xs.front(), r.xs.back(), r.ys.front(), r.ys.back());
+  for (std::size_t row = 0; row < r.loss.size(); ++row)
+    plot->setRow(int(row), QVector<double>(r.loss[row].begin(), r.loss[row].end()));
+  QVector<LandscapeMark> marks;
+  const char* labels[] = {"A", "B", "aligned B"};
+  const char* keys[] = {"A", "B", "B_aligned"};
+  for (int k = 0; k < 3; ++k)
+    if (points.value(keys[k]).toArray().size() == 2)
+      marks.push_back({QString::fromLatin1(labels[k]), r.points[k].first, r.points[k].second});
   plot->setMarks(marks);
   return plot;
 }
 
 std::unique_ptr<PlotFrame> recovery(const QString& path) {
-  const QJsonArray groups = field(readJson(path), "groups", path);
+  const QJsonObject o = readJson(path);
+  field(o, "groups", path);
   QVector<GroupRecovery> bars;
-  for (const QJsonValue& g : groups) {
-    const QJsonObject o = g.toObject();
-    bars.push_back({o.value("name").toString(), qint64(o.value("size").toDouble()), o.value("recovered_fraction").toDouble()});
-  }
+  for (const auto& g : rebasin::jobs::RecoverReport::from_json(asReport(o)).groups)
+    bars.push_back({QString::fromStdString(g.name), qint64(g.size), g.recovered_fraction});
   auto plot = std::make_unique<RecoveryPlot>();
   plot->setGroups(bars);
   return plot;
 }
 
 std::unique_ptr<PlotFrame> continual(const QString& path, const QString& title) {
-  const QJsonArray matrix = field(readJson(path), "accuracy_matrix", path);
-  if (matrix.isEmpty()) fail(path + QStringLiteral(": empty accuracy matrix"));
+  const QJsonObject o = readJson(path);
+  if (field(o, "accuracy_matrix", path).isEmpty()) fail(path + QStringLiteral(": empty accuracy matrix"));
+  const rebasin::jobs::ContinualReport r = rebasin::jobs::ContinualReport::from_json(asReport(o));
   auto plot = std::make_unique<ContinualPlot>();
-  plot->setTaskCount(int(matrix.size()));
+  plot->setTaskCount(int(r.accuracy_matrix.size()));
   if (!title.isEmpty()) plot->setTitle(title);
-  for (qsizetype t = 0; t < matrix.size(); ++t) {
-    QVector<double> row;
-    for (const QJsonValue& v : matrix[t].toArray()) row.push_back(number(v));
-    plot->addTaskRow(int(t), row);
-  }
+  for (std::size_t t = 0; t < r.accuracy_matrix.size(); ++t)
+    plot->addTaskRow(int(t), QVector<double>(r.accuracy_matrix[t].begin(), r.accuracy_matrix[t].end()));
   return plot;
 }
 

@@ -9,7 +9,7 @@
 #include <QJsonDocument>
 
 #include "align/align.h"
-#include "align/recover.h"
+#include "jobs/recover_job.h"
 #include "app/studio/aligned_model.h"
 #include "app/studio/job_sink.h"
 #include "common/device.h"
@@ -68,20 +68,15 @@ QJsonObject to_qjson(const nlohmann::json& j) {
 namespace {
 
 JobOutcome run_recover(const JobSettings& s, CallbackSink& sink, const CancelToken& cancel) {
-  const c10::Device device = resolve_device(s8(s.device));
-  const auto arch = nn::make_architecture(s8(s.recoverArch));
-  const align::RecoverResult r = align::recover(*arch, align_options(s), s.seed, &sink, &cancel, device);
+  jobs::RecoverJobOptions o;
+  o.arch = s8(s.recoverArch);
+  o.residual = s8(s.residual);
+  o.align = align_options(s);
+  o.device = s8(s.device);
+  const jobs::RecoverReport r = jobs::run_recover(o, sink, &cancel);
   JobOutcome out;
-  QJsonArray groups;
-  for (const auto& g : r.groups) {
-    out.recovery.push_back({QString::fromStdString(g.name), g.size, g.recovered_fraction});
-    groups.append(QJsonObject{{"name", QString::fromStdString(g.name)}, {"size", double(g.size)},
-                              {"recovered_fraction", g.recovered_fraction}});
-  }
-  out.summary = {{"task", "recover"},        {"arch", QString::fromStdString(arch->name())},
-                 {"method", s.method},       {"cost", s.cost},
-                 {"recovered_fraction", r.recovered_fraction}, {"groups", groups},
-                 {"steps", r.steps},         {"seconds", r.seconds}};
+  for (const auto& g : r.groups) out.recovery.push_back({QString::fromStdString(g.name), g.size, g.recovered_fraction});
+  out.summary = to_qjson(r.to_json());
   return out;
 }
 

@@ -181,11 +181,11 @@ LandscapeReport LandscapeReport::from_json(const nlohmann::json& j) {
   r.xs = j.at("xs").get<std::vector<double>>();
   r.ys = j.at("ys").get<std::vector<double>>();
   for (const auto& row : j.at("loss")) r.loss.push_back(numbers_from(row));
-  for (const auto& row : j.at("accuracy")) r.accuracy.push_back(numbers_from(row));
+  for (const auto& row : at_or_null(j, "accuracy")) r.accuracy.push_back(numbers_from(row));
   const char* keys[] = {"A", "B", "B_aligned"};
   for (int k = 0; k < 3; ++k) {
-    const auto& p = j.at("points").at(keys[k]);
-    r.points[k] = {p.at(0).get<double>(), p.at(1).get<double>()};
+    const nlohmann::json& p = at_or_null(at_or_null(j, "points"), keys[k]);
+    if (p.is_array() && p.size() == 2) r.points[k] = {number_from_json(p[0]), number_from_json(p[1])};
   }
   return r;
 }
@@ -292,6 +292,80 @@ nlohmann::json TrainReport::to_json() const {
           {"seconds_per_epoch", seconds / std::max(epochs, 1)},
           {"out", out},
           {"history", h}};
+}
+
+nlohmann::json RecoverReport::to_json() const {
+  nlohmann::json g = nlohmann::json::array();
+  for (const RecoveryGroup& x : groups) g.push_back({{"name", x.name}, {"size", x.size}, {"recovered_fraction", x.recovered_fraction}});
+  return {{"task", "recover"}, {"arch", arch},     {"method", method}, {"cost", cost},
+          {"device", device},  {"recovered_fraction", recovered_fraction}, {"groups", g},
+          {"steps", steps},    {"seconds", seconds}};
+}
+
+RecoverReport RecoverReport::from_json(const nlohmann::json& j) {
+  RecoverReport r;
+  r.arch = j.value("arch", "");
+  r.method = j.value("method", "");
+  r.cost = j.value("cost", "");
+  r.device = j.value("device", "");
+  r.recovered_fraction = number_from_json(at_or_null(j, "recovered_fraction"));
+  r.steps = j.value("steps", 0);
+  r.seconds = j.value("seconds", 0.0);
+  for (const auto& g : at_or_null(j, "groups"))
+    r.groups.push_back({g.value("name", ""), g.value("size", std::int64_t(0)), number_from_json(at_or_null(g, "recovered_fraction"))});
+  return r;
+}
+
+nlohmann::json ContinualReport::to_json() const {
+  nlohmann::json j = {{"task", "continual"},
+                      {"stream", stream},
+                      {"method", method},
+                      {"tasks", accuracy_matrix.size()},
+                      {"task_names", task_names},
+                      {"seed", seed},
+                      {"epochs", epochs},
+                      {"batch_size", batch_size},
+                      {"train_per_task", train_per_task},
+                      {"normalize", normalize},
+                      {"accuracy_matrix", accuracy_matrix},
+                      {"average_accuracy", average_accuracy},
+                      {"forgetting", forgetting},
+                      {"backward_transfer", backward_transfer},
+                      {"seconds", seconds}};
+  if (!scenario.empty()) j["scenario"] = scenario;
+  if (rebasin_il) {
+    j["alpha"] = alpha;
+    j["train_alpha"] = train_alpha;
+    j["train_mix_accuracy_matrix"] = train_mix_accuracy_matrix;
+    j["train_mix_average_accuracy"] = train_mix_average_accuracy;
+  }
+  if (!csv.empty()) j["csv"] = csv;
+  return j;
+}
+
+ContinualReport ContinualReport::from_json(const nlohmann::json& j) {
+  ContinualReport r;
+  r.stream = j.value("stream", "");
+  r.method = j.value("method", "");
+  r.scenario = j.value("scenario", "");
+  r.csv = j.value("csv", "");
+  r.task_names = j.value("task_names", std::vector<std::string>{});
+  r.seed = j.value("seed", std::uint64_t(0));
+  r.epochs = j.value("epochs", 0);
+  r.batch_size = j.value("batch_size", std::int64_t(0));
+  r.train_per_task = j.value("train_per_task", std::int64_t(0));
+  r.normalize = j.value("normalize", true);
+  for (const auto& row : at_or_null(j, "accuracy_matrix")) r.accuracy_matrix.push_back(numbers_from(row));
+  r.average_accuracy = number_from_json(at_or_null(j, "average_accuracy"));
+  r.forgetting = number_from_json(at_or_null(j, "forgetting"));
+  r.backward_transfer = number_from_json(at_or_null(j, "backward_transfer"));
+  r.seconds = j.value("seconds", 0.0);
+  r.rebasin_il = j.contains("train_alpha");
+  r.alpha = j.value("alpha", 0.0);
+  r.train_alpha = j.value("train_alpha", 0.0);
+  for (const auto& row : at_or_null(j, "train_mix_accuracy_matrix")) r.train_mix_accuracy_matrix.push_back(numbers_from(row));
+  r.train_mix_average_accuracy = number_from_json(at_or_null(j, "train_mix_average_accuracy"));
+  return r;
 }
 
 }  // namespace rebasin::jobs

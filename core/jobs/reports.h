@@ -92,6 +92,40 @@ struct MergeReport {
   static MergeReport from_json(const nlohmann::json& j);
 };
 
+// rebasin recover: a hidden permutation found again, per group.
+struct RecoveryGroup {
+  std::string name;
+  std::int64_t size = 0;
+  double recovered_fraction = 0;
+};
+
+struct RecoverReport {
+  std::string arch, method, cost, device;
+  double recovered_fraction = 0, seconds = 0;
+  int steps = 0;
+  std::vector<RecoveryGroup> groups;
+  nlohmann::json to_json() const;
+  static RecoverReport from_json(const nlohmann::json& j);
+};
+
+// rebasin continual: the accuracy of every task after each task, and its summaries.
+struct ContinualReport {
+  std::string stream, method, scenario, csv;  // scenario: split streams only
+  std::vector<std::string> task_names;
+  std::uint64_t seed = 0;
+  int epochs = 0;
+  std::int64_t batch_size = 0, train_per_task = 0;
+  bool normalize = true;
+  std::vector<std::vector<double>> accuracy_matrix;  // [after task][task]
+  double average_accuracy = 0, forgetting = 0, backward_transfer = 0, seconds = 0;
+  // rebasin-il only
+  bool rebasin_il = false;
+  double alpha = 0, train_alpha = 0, train_mix_average_accuracy = 0;
+  std::vector<std::vector<double>> train_mix_accuracy_matrix;
+  nlohmann::json to_json() const;
+  static ContinualReport from_json(const nlohmann::json& j);
+};
+
 struct EpochLine {
   int epoch = 0;
   double train_loss = 0, test_loss = 0, test_accuracy = 0, seconds = 0;
