@@ -10,6 +10,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTemporaryDir>
+#include <QWheelEvent>
 
 #include <cmath>
 
@@ -125,6 +126,23 @@ class TestJobs : public QObject {
     } catch (const UserError& e) {
       QVERIFY2(QString(e.what()).contains("random"), e.what());
     }
+  }
+
+  void wheelOverAFieldScrollsTheDock() {
+    // Scrolling the Job dock with the wheel must not change a field it passes over (a spin box
+    // under the pointer took the wheel: Sinkhorn iterations 20 -> 5 in a real window).
+    studio::JobDock dock;
+    dock.resize(400, 300);
+    dock.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dock));
+    auto* method = dock.findChild<QComboBox*>("method");
+    QVERIFY(method != nullptr);
+    const QString before = method->currentText();
+    QWheelEvent wheel(QPointF(5, 5), method->mapToGlobal(QPointF(5, 5)), QPoint(), QPoint(0, -120 * 3),
+                      Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
+    QCoreApplication::sendEvent(method, &wheel);
+    QCOMPARE(method->currentText(), before);
+    QCOMPARE(dock.settings().method, before);
   }
 
   void advancedSettingsReachTheJob() {

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 
+#include <QAbstractSpinBox>
 #include <QCheckBox>
+#include <QCoreApplication>
+#include <QEvent>
+#include <QScrollBar>
 #include <QFrame>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -49,6 +53,7 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
   auto* frameLayout = new QVBoxLayout(frame);
   frameLayout->setContentsMargins(0, 0, 0, 0);
   auto* scroll = new QScrollArea(frame);
+  scroll_ = scroll;
   scroll->setWidgetResizable(true);
   scroll->setFrameShape(QFrame::NoFrame);
   scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
@@ -210,12 +215,29 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
   frameLayout->addLayout(buttons);
   setWidget(frame);
 
+  for (QWidget* field : body->findChildren<QWidget*>())
+    if (qobject_cast<QAbstractSpinBox*>(field) || qobject_cast<QComboBox*>(field)) {
+      field->setFocusPolicy(Qt::StrongFocus);  // not focused by the wheel either
+      field->installEventFilter(this);
+    }
+
   connect(run_, &QPushButton::clicked, this, &JobDock::runRequested);
   connect(stop_, &QPushButton::clicked, this, &JobDock::stopRequested);
   connect(task_, &QComboBox::currentTextChanged, this, &JobDock::updateVisibleRows);
   connect(method_, &QComboBox::currentTextChanged, this, &JobDock::updateVisibleRows);
   task_->setCurrentText(QStringLiteral("align"));
   updateVisibleRows();
+}
+
+bool JobDock::eventFilter(QObject* watched, QEvent* event) {
+  if (event->type() == QEvent::Wheel) {
+    auto* field = qobject_cast<QWidget*>(watched);
+    if (field && !field->hasFocus()) {
+      QCoreApplication::sendEvent(scroll_->verticalScrollBar(), event);
+      return true;
+    }
+  }
+  return QDockWidget::eventFilter(watched, event);
 }
 
 void JobDock::setRowVisible(QWidget* field, bool visible) {

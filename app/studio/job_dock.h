@@ -14,6 +14,7 @@ class QDoubleSpinBox;
 class QFormLayout;
 class QLineEdit;
 class QPushButton;
+class QScrollArea;
 class QSpinBox;
 
 namespace rebasin::studio {
@@ -32,11 +33,17 @@ class JobDock : public QDockWidget {
   void runRequested();
   void stopRequested();
 
+ protected:
+  // A wheel over a field that does not have the focus scrolls the rows instead of changing the
+  // field (scrolling the dock must never change a setting unseen).
+  bool eventFilter(QObject* watched, QEvent* event) override;
+
  private:
   void updateVisibleRows();
   void setRowVisible(QWidget* field, bool visible);
 
   QFormLayout* form_ = nullptr;
+  QScrollArea* scroll_ = nullptr;
   QFormLayout* advancedForm_ = nullptr;
   QWidget* advanced_ = nullptr;  // the Advanced rows: the CLI's remaining options
   QPushButton* advancedToggle_ = nullptr;
