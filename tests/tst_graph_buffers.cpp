@@ -86,6 +86,21 @@ class TestGraphBuffers : public QObject {
     QVERIFY(std::find(fixed.begin(), fixed.end(), kInvFreq) != fixed.end());
   }
 
+  void infoReadsAStateDictThroughTheArchive() {
+    // rebasin info --arch MODEL.ts.pt: the state dict (no inv_freq) read through the graph, its
+    // groups listed, the buffer held fixed.
+    const test::CliRun j = test::run_cli({"info", fixture("llama_a.pt"), "--arch", fixture("llama.ts.pt"), "--json"});
+    QVERIFY2(j.code == 0, j.err.constData());
+    const auto o = nlohmann::json::parse(j.out.toStdString());
+    QVERIFY(o.at("graph").is_object());
+    QCOMPARE(o.at("groups").size(), o.at("graph").at("groups").size());
+    QVERIFY(!o.at("groups").empty());
+    const auto fixed = o.at("graph").at("constant_buffers");
+    QVERIFY(std::find(fixed.begin(), fixed.end(), kInvFreq) != fixed.end());
+    // The tensors listed are the state dict's: no inv_freq there.
+    for (const auto& t : o.at("tensors")) QVERIFY(t.at("name") != kInvFreq);
+  }
+
   void stateDictsWithoutTheBufferAlignThroughTheArchive_data() {
     QTest::addColumn<QString>("method");
     QTest::newRow("weight") << "weight";

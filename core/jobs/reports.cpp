@@ -368,4 +368,40 @@ ContinualReport ContinualReport::from_json(const nlohmann::json& j) {
   return r;
 }
 
+nlohmann::json InspectReport::to_json() const {
+  nlohmann::json tensors_j = nlohmann::json::array();
+  for (const TensorInfo& t : tensors) tensors_j.push_back({{"name", t.name}, {"shape", t.shape}, {"dtype", t.dtype}});
+  auto group_json = [](const InspectGroup& g) {
+    nlohmann::json j = {{"name", g.name}, {"size", g.size}, {"params", g.params}};
+    if (g.heads > 1) {
+      j["heads"] = g.heads;
+      j["head_size"] = g.size / g.heads;
+      if (!g.heads_shared_with.empty()) j["heads_shared_with"] = g.heads_shared_with;
+    }
+    return j;
+  };
+  nlohmann::json groups_j = nlohmann::json::array();
+  for (const InspectGroup& g : groups) groups_j.push_back(group_json(g));
+  nlohmann::json graph_j = nullptr;
+  if (graph) {
+    nlohmann::json dropped_j = nlohmann::json::array();
+    for (const DroppedInfo& d : dropped)
+      dropped_j.push_back({{"name", d.name}, {"size", d.size}, {"params", d.params}, {"reason", d.reason}});
+    graph_j = {{"input", {{"shape", input_shape}, {"dtype", input_dtype}}},
+               {"groups", groups_j},
+               {"dropped", dropped_j},
+               {"constant_buffers", constant_buffers},
+               {"seconds", seconds}};
+  }
+  return {{"task", "inspect"},
+          {"format", format},
+          {"nesting", nesting},
+          {"entries", entries},
+          {"tensors", tensors_j},
+          {"parameters", parameters},
+          {"architecture", architecture.empty() ? nlohmann::json(nullptr) : nlohmann::json(architecture)},
+          {"groups", groups_j},
+          {"graph", graph_j}};
+}
+
 }  // namespace rebasin::jobs

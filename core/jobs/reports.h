@@ -126,6 +126,43 @@ struct ContinualReport {
   static ContinualReport from_json(const nlohmann::json& j);
 };
 
+// rebasin info and the studio's Models dock: what a checkpoint holds and which architecture
+// reads it, with its permutation groups (and, for a TorchScript graph, what derivation found).
+struct TensorInfo {
+  std::string name, dtype;
+  std::vector<std::int64_t> shape;
+};
+
+struct InspectGroup {
+  std::string name, heads_shared_with;  // heads_shared_with: the linked group whose head order it takes
+  std::int64_t size = 0, heads = 1;
+  std::vector<std::string> params;      // the tensors it permutes
+};
+
+struct DroppedInfo {
+  std::string name, reason;
+  std::int64_t size = 0;
+  std::vector<std::string> params;
+};
+
+struct InspectReport {
+  std::string file, format, nesting, note;  // note: which entry of a nested checkpoint was taken
+  std::vector<std::string> entries;
+  std::vector<TensorInfo> tensors;
+  std::int64_t parameters = 0;              // entries of the floating-point tensors
+  std::string architecture;                 // the built-in ARCH that reads it ("" for none or a graph)
+  bool graph = false;                       // read through a TorchScript graph (derived groups)
+  std::vector<InspectGroup> groups;         // the architecture's groups (empty when none reads it)
+  // A graph's derivation: the input it was specialised to, the groups dropped and why, the
+  // buffers held fixed, and the seconds it took.
+  std::vector<std::int64_t> input_shape;
+  std::string input_dtype;
+  std::vector<DroppedInfo> dropped;
+  std::vector<std::string> constant_buffers;
+  double seconds = 0;
+  nlohmann::json to_json() const;
+};
+
 struct EpochLine {
   int epoch = 0;
   double train_loss = 0, test_loss = 0, test_accuracy = 0, seconds = 0;
