@@ -1,14 +1,12 @@
 #include "cli_common.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <iostream>
 #include <limits>
 
 #include "common/device.h"
 #include "common/error.h"
 #include "common/runtime.h"
-#include "jobs/inputs.h"
 #include "nn/family_registry.h"
 
 namespace rebasin::cli {
@@ -43,10 +41,6 @@ c10::Device apply_common_options(const CommonOptions& opts) {
   configure_threads(opts.threads);
   configure_allocator();
   return resolve_device(opts.device);
-}
-
-void check_output_path(const std::string& path, const std::string& flag, bool safetensors) {
-  jobs::check_output_path(path, flag, safetensors);
 }
 
 void emit(const nlohmann::json& result, const CommonOptions& opts) {

@@ -34,11 +34,6 @@ std::string arch_help(const std::string& tail, bool builtin_only = false);
 // start of every computing command.
 c10::Device apply_common_options(const CommonOptions& opts);
 
-// Checks an output path before any computing, so a long run cannot fail only at its end:
-// its folder must exist and it must not be a folder; with `safetensors`, it must end in
-// .safetensors. An empty path (option not given) passes. `flag` names the option in errors.
-void check_output_path(const std::string& path, const std::string& flag, bool safetensors = false);
-
 // Prints result as one JSON object (--json) or as "key: value" lines.
 void emit(const nlohmann::json& result, const CommonOptions& opts);
 

@@ -1,7 +1,5 @@
 #include "data_options.h"
 
-
-
 namespace rebasin::cli {
 
 void add_data_options(CLI::App* cmd, DataCliOptions& opts, bool required, bool with_input) {
@@ -18,14 +16,6 @@ void add_data_options(CLI::App* cmd, DataCliOptions& opts, bool required, bool w
     cmd->add_option("--input", opts.input,
                     "Resize the data's images to C,H,W for the models (bilinear; one channel replicated to C), "
                     "e.g. 3,32,32 for a model traced at that shape given MNIST (default: as stored)");
-}
-
-data::DataOptions to_data_options(const DataCliOptions& opts, std::uint64_t seed) { return jobs::data_options(opts, seed); }
-
-data::Splits load_cli_data(const DataCliOptions& opts, std::uint64_t seed) { return jobs::load_data(opts, seed); }
-
-void check_cli_data_fits(const nn::Architecture& arch, const data::Dataset& set, const DataCliOptions& opts) {
-  jobs::check_data_fits(arch, set, opts);
 }
 
 }  // namespace rebasin::cli
