@@ -57,8 +57,12 @@ InspectReport run_inspect(const InspectOptions& o) {
     }
   }
   if (!mapped) {
-    const std::string detected = nn::detect_architecture(ck.tensors);
-    if (!detected.empty()) mapped = nn::map_checkpoint(ck.tensors, detected).arch;
+    // --arch auto's detection, mapped once (detect_architecture would map it and drop the result).
+    try {
+      mapped = nn::map_checkpoint(ck.tensors, "auto").arch;
+    } catch (const UserError&) {
+      // none or several fit: no architecture to report
+    }
   }
   if (!mapped) return r;
   r.groups = groups_of(mapped->spec());
