@@ -5,6 +5,8 @@
 
 #include <ATen/ATen.h>
 
+#include <map>
+
 #include "align/align.h"
 #include "align/recover.h"
 #include "common/error.h"
@@ -118,14 +120,19 @@ class TestAlign : public QObject {
     const NamedTensors a = model->init(1), b = model->init(2);
     align::AlignOptions o;
     o.cost = align::parse_cost(cost.toStdString());
-    o.steps = 2;
+    o.steps = 3;
+    o.patience = 0;
     o.max_plans_per_second = 1e9;
     Recorder rec;
     align::align(*model, a, b, &digits_.train, o, &rec);
-    QCOMPARE(rec.steps.size(), std::size_t(2));
-    QCOMPARE(rec.plans.size(), std::size_t(2));
-    QCOMPARE(rec.plans[0].size, 16);
-    QVERIFY(rec.plans[0].values != rec.plans[1].values);
+    QCOMPARE(rec.steps.size(), std::size_t(3));
+    // Snapshots after steps 1 and 2 (the last step's is the result snapshot).
+    std::vector<PlanSnapshot> iterates;
+    for (const auto& p : rec.plans)
+      if (!p.result) iterates.push_back(p);
+    QCOMPARE(iterates.size(), std::size_t(2));
+    QCOMPARE(iterates[0].size, 16);
+    QVERIFY(iterates[0].values != iterates[1].values);
     QVERIFY(std::isfinite(rec.steps[1].hard_cost));
   }
 
@@ -162,6 +169,74 @@ class TestAlign : public QObject {
     QCOMPARE(rec.plans[0].shown, 100);
     QCOMPARE(rec.plans[0].values.size(), std::size_t(100 * 100));
     QCOMPARE(rec.plans[0].assignment.size(), std::size_t(600));
+    // Reordered at full resolution, then averaged: the plan's mass lies on the diagonal cells
+    // (with 6 units a cell, the diagonal cell holds at least what the assigned entries carry).
+    QCOMPARE(rec.plans[0].reordered.size(), std::size_t(100 * 100));
+    const at::Tensor reordered = at::from_blob(rec.plans[0].reordered.data(), {100, 100}, at::kFloat);
+    const at::Tensor full = at::from_blob(rec.plans[0].values.data(), {100, 100}, at::kFloat);
+    QVERIFY(reordered.diagonal().sum().item<double>() > full.diagonal().sum().item<double>());
+  }
+
+  // The plan view draws the truth: every snapshot's assignment is the hard assignment of the
+  // same iterate as its plan (for Sinkhorn P = diag(u) exp(X / tau) diag(v), so the assignment
+  // maximising sum X_ij also maximises sum log P_ij), and the run ends with one result snapshot
+  // per group holding the permutation it returns, at the step it was chosen.
+  void sinkhornSnapshotsPairEachPlanWithItsAssignment() {
+    const auto model = nn::make_architecture("mlp:20,24,24,5");
+    align::AlignOptions o;
+    o.steps = 25;
+    o.patience = 0;
+    o.max_plans_per_second = 1e9;
+    Recorder rec;
+    const align::AlignResult r = align::align(*model, model->init(1), model->init(2), nullptr, o, &rec);
+    int iterates = 0;
+    for (const PlanSnapshot& p : rec.plans) {
+      if (p.result) continue;
+      ++iterates;
+      QCOMPARE(p.shown, p.size);
+      at::Tensor plan = at::from_blob(const_cast<float*>(p.values.data()), {p.size, p.size}, at::kFloat).to(at::kDouble);
+      const at::Tensor expected = ot::hard_permutation(plan.clamp_min(1e-300).log());
+      const at::Tensor drawn = at::tensor(p.assignment, at::kLong);
+      QVERIFY2(at::equal(drawn, expected), qPrintable(QString("step %1, group %2").arg(p.step).arg(p.group)));
+    }
+    QCOMPARE(iterates, 2 * 24);  // two groups, steps 1..24 (step 25's snapshot is the result)
+    QCOMPARE(rec.plans.size(), std::size_t(iterates + 2));
+    QVERIFY(r.chosen_step >= 1 && r.chosen_step <= r.steps);
+    for (std::size_t g = 0; g < 2; ++g) {
+      const PlanSnapshot& last = rec.plans[rec.plans.size() - 2 + g];
+      QVERIFY(last.result);
+      QCOMPARE(last.group, int(g));
+      QCOMPARE(last.step, r.chosen_step);
+      QVERIFY(at::equal(at::tensor(last.assignment, at::kLong), r.perms[g]));
+    }
+  }
+
+  // Every method's result fills the plan view: its last snapshot per group is the returned
+  // permutation (a soft plan for Sinkhorn, the 0/1 plan of the permutation for the others).
+  void everyMethodDrawsThePermutationItReturns_data() {
+    QTest::addColumn<QString>("method");
+    for (const std::string& m : align::method_names()) QTest::newRow(m.c_str()) << QString::fromStdString(m);
+  }
+  void everyMethodDrawsThePermutationItReturns() {
+    QFETCH(QString, method);
+    const auto model = nn::make_architecture("mlp:64,16,16,10");
+    align::AlignOptions o;
+    o.method = method.toStdString();
+    o.steps = 4;
+    Recorder rec;
+    const align::AlignResult r = align::align(*model, model->init(1), model->init(2), &digits_.train, o, &rec);
+    std::map<int, const PlanSnapshot*> last;
+    for (const PlanSnapshot& p : rec.plans) last[p.group] = &p;
+    QCOMPARE(last.size(), std::size_t(2));
+    for (const auto& [g, p] : last) {
+      QVERIFY(p->result);
+      QCOMPARE(p->step, r.chosen_step);
+      QVERIFY(at::equal(at::tensor(p->assignment, at::kLong), r.perms[std::size_t(g)]));
+      if (method == "sinkhorn") continue;
+      // The permutation as a 0/1 plan: row i's mass sits in column perm[i].
+      for (std::int64_t i = 0; i < p->size; ++i)
+        QCOMPARE(p->values[std::size_t(i * p->size + p->assignment[std::size_t(i)])], 1.0f);
+    }
   }
 
   // Without a better hard permutation for `patience` steps an alignment stops (the result is the

@@ -8,6 +8,7 @@
 #include <torch/csrc/autograd/autograd.h>
 
 #include "align/methods.h"
+#include "align/plan_snapshot.h"
 #include "align/soft_plans.h"
 #include "common/runtime.h"
 #include "nn/permute.h"

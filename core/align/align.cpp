@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "align/methods.h"
+#include "align/plan_snapshot.h"
 #include "common/error.h"
 
 namespace rebasin::align {
@@ -64,6 +65,8 @@ AlignResult align(const nn::Architecture& arch, const NamedTensors& a, const Nam
   const auto t0 = std::chrono::steady_clock::now();
   AlignResult r = method.run({arch, a, b, data, o, sink, cancel});
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!method.plans) r.chosen_step = r.steps;
+  if (sink && !method.plans) send_result_plans(spec, r.perms, {}, r.chosen_step, o.max_plan_side, *sink);
   if (!method.optimises) {
     const NamedTensors aligned = nn::permute(spec, b, r.perms);
     r.cost = distance_cost(arch, a, aligned, o.cost == Cost::L1 ? Cost::L1 : Cost::L2).item<double>();

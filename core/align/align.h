@@ -67,6 +67,7 @@ struct AlignOptions {
 struct AlignResult {
   std::vector<at::Tensor> perms;  // hard, one int64 index vector per spec group
   int steps = 0;
+  int chosen_step = 0;     // the step the permutations are from (best seen; 0: the start)
   double seconds = 0.0;
   double cost = 0.0;       // final objective (hard permutations where the method has one)
 };

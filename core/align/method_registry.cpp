@@ -22,7 +22,7 @@ const std::vector<MethodEntry>& methods() {
       {"weight", "weight matching (Git Re-Basin): coordinate descent of exact assignments on the weights", D::Never, false, false, run_weight_matching},
       {"activation", "activation matching (Git Re-Basin): exact assignments of the units' activations on data", D::Always, false, false, run_activation_matching},
       {"ste", "straight-through estimator (Git Re-Basin): hard permutations trained on the midpoint loss", D::Always, false, true, run_straight_through},
-      {"sinkhorn", "Sinkhorn re-basin (CVPR 2023): soft plans optimised through implicit Sinkhorn differentiation", D::DataCosts, true, true, run_sinkhorn_rebasin},
+      {"sinkhorn", "Sinkhorn re-basin (CVPR 2023): soft plans optimised through implicit Sinkhorn differentiation", D::DataCosts, true, true, run_sinkhorn_rebasin, true},
       {"random", "a seeded random permutation of every group: the floor any alignment should beat", D::Never, false, false, run_random_permutation},
   };
   return table;

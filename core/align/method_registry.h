@@ -21,6 +21,9 @@ struct MethodEntry {
   bool uses_cost = false;   // takes --cost; its curve label names the cost (sinkhorn-l2)
   bool optimises = false;   // reports its own steps and progress (else align() reports one step)
   MethodRun run = nullptr;
+  // Sends its own plan snapshots, the last ones marked `result` (plan_snapshot.h); for the
+  // others align() sends the returned permutations as 0/1 plans.
+  bool plans = false;
 };
 
 const std::vector<MethodEntry>& methods();

@@ -33,9 +33,4 @@ AlignResult straight_through(const nn::Architecture& arch, const NamedTensors& a
 at::Tensor path_loss(const nn::Architecture& arch, const NamedTensors& a, const NamedTensors& b,
                      double lambda, const at::Tensor& x, const at::Tensor& y);
 
-// Block-averaged copy of an n x n plan for display (with the head plan and the matched heads'
-// inner plans when heads > 1: PlanSnapshot).
-PlanSnapshot make_snapshot(int step, int group, const std::string& name, const at::Tensor& plan,
-                           const at::Tensor& assignment, std::int64_t max_side, std::int64_t heads = 1);
-
 }  // namespace rebasin::align

@@ -23,6 +23,7 @@ RecoverResult recover(const nn::Architecture& arch, AlignOptions o, std::uint64_
   RecoverResult out;
   out.steps = r.steps;
   out.seconds = r.seconds;
+  out.perms = r.perms;
   std::int64_t right = 0, total = 0;
   for (std::size_t g = 0; g < spec.groups().size(); ++g) {
     // permute(B, p) = A needs p = hidden^-1 (B's unit i is A's unit hidden[i]).

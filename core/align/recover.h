@@ -19,6 +19,7 @@ struct GroupRecovery {
 struct RecoverResult {
   double recovered_fraction = 0.0;  // over all units of all groups
   std::vector<GroupRecovery> groups;
+  std::vector<at::Tensor> perms;  // the permutations the method returned, one per group
   int steps = 0;
   double seconds = 0.0;
 };

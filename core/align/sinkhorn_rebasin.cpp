@@ -12,6 +12,7 @@
 #include <random>
 
 #include "align/methods.h"
+#include "align/plan_snapshot.h"
 #include "align/soft_plans.h"
 #include "common/error.h"
 #include "eval/evaluate.h"
@@ -44,6 +45,21 @@ NamedTensors detached(const NamedTensors& p) {
   return out;
 }
 
+// The plan view is sent the plans of the iterate whose hard assignment it draws, so the logits
+// of the best hard permutation are kept to draw the result from.
+std::vector<at::Tensor> logits_of(const SoftPlans& soft) {
+  std::vector<at::Tensor> out;
+  for (const auto& entry : soft.parameters()) out.push_back(entry.first.detach().clone());
+  return out;
+}
+
+std::vector<at::Tensor> plans_at(const SoftPlans& soft, const std::vector<at::Tensor>& logits,
+                                 const ot::SinkhornOptions& so) {
+  at::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < logits.size(); ++i) soft.parameters()[i].first.copy_(logits[i]);
+  return soft.plans(so);
+}
+
 }  // namespace
 
 at::Tensor path_loss(const nn::Architecture& arch, const NamedTensors& a, const NamedTensors& b,
@@ -54,40 +70,6 @@ at::Tensor path_loss(const nn::Architecture& arch, const NamedTensors& a, const 
     mix.push_back({a[i].name, at::isFloatingType(ta.scalar_type()) ? ta * (1.0 - lambda) + b[i].tensor * lambda : ta});
   }
   return eval::task_loss(arch.forward(mix, x, false), y);
-}
-
-PlanSnapshot make_snapshot(int step, int group, const std::string& name, const at::Tensor& plan,
-                           const at::Tensor& assignment, std::int64_t max_side, std::int64_t heads) {
-  PlanSnapshot s;
-  s.step = step;
-  s.group = group;
-  s.name = name;
-  s.size = plan.size(0);
-  at::Tensor shown = plan.detach().to(at::kCPU, at::kFloat);
-  if (s.size > max_side)
-    shown = at::adaptive_avg_pool2d(shown.unsqueeze(0).unsqueeze(0), {max_side, max_side}).squeeze(0).squeeze(0);
-  shown = shown.contiguous();
-  s.shown = shown.size(0);
-  s.values.assign(shown.data_ptr<float>(), shown.data_ptr<float>() + shown.numel());
-  const at::Tensor as = assignment.to(at::kCPU).contiguous();
-  s.assignment.assign(as.data_ptr<std::int64_t>(), as.data_ptr<std::int64_t>() + as.numel());
-  if (heads > 1 && s.size % heads == 0 && static_cast<std::int64_t>(s.assignment.size()) == s.size) {
-    const std::int64_t d = s.size / heads;
-    s.heads = heads;
-    // (h, d, h, d): block (i, j) is [i, :, j, :].
-    const at::Tensor blocks = plan.detach().to(at::kCPU, at::kFloat).reshape({heads, d, heads, d});
-    const at::Tensor head_plan = (blocks.sum({1, 3}) / static_cast<double>(d)).contiguous();
-    s.head_values.assign(head_plan.data_ptr<float>(), head_plan.data_ptr<float>() + head_plan.numel());
-    for (std::int64_t i = 0; i < heads; ++i) {
-      const std::int64_t j = s.assignment[static_cast<std::size_t>(i * d)] / d;
-      s.head_assignment.push_back(j);
-      at::Tensor inner = blocks.select(0, i).select(1, j);  // (d, d)
-      const double mass = inner.sum().item<double>();
-      inner = (mass > 0 ? inner * (static_cast<double>(d) / mass) : inner).contiguous();
-      s.inner_values.insert(s.inner_values.end(), inner.data_ptr<float>(), inner.data_ptr<float>() + inner.numel());
-    }
-  }
-  return s;
 }
 
 AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a_in, const NamedTensors& b_in,
@@ -140,6 +122,7 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
   std::vector<at::Tensor> best = start;
   double best_cost = start.empty() ? std::numeric_limits<double>::infinity() : hard_cost_of(start);
   int best_step = 0;
+  std::vector<at::Tensor> best_logits = logits_of(soft);
 
   AlignResult r;
   const auto t0 = Clock::now();
@@ -176,6 +159,7 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
       best_cost = hard_cost;
       best = hard;
       best_step = step;
+      best_logits = logits_of(soft);
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     r.steps = step;
@@ -184,10 +168,13 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
     if (sink) {
       sink->step({step, steps, cost.item<double>(), hard_cost, seconds});
       const auto now = Clock::now();
-      if (done || step == 1 || now - last_plan >= std::chrono::duration<double>(1.0 / o.max_plans_per_second)) {
+      if (!done && (step == 1 || now - last_plan >= std::chrono::duration<double>(1.0 / o.max_plans_per_second))) {
         last_plan = now;
+        // The plans after this step's update: `hard` is their assignment (`plans` are from before).
+        at::NoGradGuard no_grad;
+        const std::vector<at::Tensor> shown = soft.plans(so);
         for (std::size_t g = 0; g < groups.size(); ++g)
-          sink->plan(make_snapshot(step, static_cast<int>(g), groups[g].name, plans[g], hard[g], o.max_plan_side,
+          sink->plan(make_snapshot(step, static_cast<int>(g), groups[g].name, shown[g], hard[g], o.max_plan_side,
                                    groups[g].blocks));
       }
       ProgressEvent p{"align", double(step) / steps, seconds, seconds / step * (steps - step)};
@@ -195,8 +182,11 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
     }
     if (done) break;
   }
+  if (best.empty()) best = hard;  // cannot happen with steps >= 1 (a finite cost is below infinity)
+  if (sink) send_result_plans(spec, best, plans_at(soft, best_logits, so), best_step, o.max_plan_side, *sink);
   r.perms = best;
   r.cost = best_cost;
+  r.chosen_step = best_step;
   return r;
 }
 

@@ -35,6 +35,13 @@ struct PlanSnapshot {
   std::int64_t shown = 0;              // side of `values` after block-averaging (<= max shown)
   std::vector<float> values;           // shown x shown, row-major
   std::vector<std::int64_t> assignment;  // size entries: row i -> column assignment[i]
+  // The hard assignment is always that of the same iterate as the plan. `result`: the run's
+  // final snapshot - the permutation it returns (step: the step it was chosen at).
+  bool result = false;
+  // size > shown: the plan with its columns in assignment order (column k is column
+  // assignment[k]) at full resolution, then block-averaged - the assignment lies exactly on the
+  // diagonal at any size. Empty when size <= shown (reordering the values is exact then).
+  std::vector<float> reordered;
   // Head-structured groups (attention heads; spec blocks > 1) of h heads of d units, exact
   // whatever `shown` is: the h x h head plan (block sums / d: rows sum to 1 like the plan's),
   // the head assignment (A's head i -> B's head head_assignment[i], from `assignment`), and for

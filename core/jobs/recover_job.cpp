@@ -1,5 +1,7 @@
 #include "jobs/recover_job.h"
 
+#include <ATen/ATen.h>
+
 #include <sstream>
 
 #include "align/recover.h"
@@ -34,6 +36,10 @@ RecoverReport run_recover(const RecoverJobOptions& o, EventSink& sink, const Can
   rep.steps = r.steps;
   rep.seconds = r.seconds;
   for (const auto& g : r.groups) rep.groups.push_back({g.name, g.size, g.recovered_fraction});
+  for (const at::Tensor& p : r.perms) {
+    const at::Tensor c = p.to(at::kCPU, at::kLong).contiguous();
+    rep.permutations.emplace_back(c.data_ptr<std::int64_t>(), c.data_ptr<std::int64_t>() + c.numel());
+  }
   return rep;
 }
 

@@ -104,6 +104,7 @@ nlohmann::json AlignReport::to_json() const {
                       {"device", device},
                       {"seconds", seconds},
                       {"steps", steps},
+                      {"chosen_step", chosen_step},
                       {"final_cost", number_or_null(final_cost)},
                       {"barrier", barrier_j},
                       {"split", split.empty() ? nlohmann::json(nullptr) : nlohmann::json(split)},
@@ -122,6 +123,7 @@ AlignReport AlignReport::from_json(const nlohmann::json& j) {
   r.device = j.value("device", "");
   r.seconds = j.value("seconds", 0.0);
   r.steps = j.value("steps", 0);
+  r.chosen_step = j.value("chosen_step", r.steps);
   r.final_cost = number_from_json(at_or_null(j, "final_cost"));
   if (at_or_null(j, "split").is_string()) r.split = j["split"].get<std::string>();
   for (const auto& g : j.value("groups", nlohmann::json::array()))

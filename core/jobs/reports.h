@@ -37,6 +37,7 @@ struct AlignReport {
   std::string arch, method, cost, label, device;
   double seconds = 0, final_cost = 0;  // seconds: the alignment itself
   int steps = 0;
+  int chosen_step = 0;  // the step the returned permutations are from (steps when not optimised)
   std::vector<GroupReport> groups;
   // With data: the split and the curves by role ("naive", "aligned", "repaired").
   std::string split;
@@ -104,6 +105,9 @@ struct RecoverReport {
   double recovered_fraction = 0, seconds = 0;
   int steps = 0;
   std::vector<RecoveryGroup> groups;
+  // The permutations found, per group (not in the JSON: the studio's demo report compares them
+  // with the plans it drew).
+  std::vector<std::vector<std::int64_t>> permutations;
   nlohmann::json to_json() const;
   static RecoverReport from_json(const nlohmann::json& j);
 };
