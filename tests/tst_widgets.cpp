@@ -188,6 +188,42 @@ class TestWidgets : public QObject {
     QCOMPARE(w.toolTipAt(0, 0), QStringLiteral("row 0, column 2: %1").arg(plan.values[2], 0, 'g', 4));
   }
 
+  // A group larger than the shown grid with a scattered assignment: reordering the averaged cells
+  // can only smear it, so the view draws the plan core reordered at full resolution - the
+  // assignment lands exactly on the diagonal - and says on the axis that columns are reordered.
+  void heatmapReordersAtFullResolution() {
+    const qint64 size = 600;
+    const int shown = 100;
+    const QVector<qint64> assignment = randomPermutation(size, 3);
+    PlanView plan = makePlan(0, size, shown, assignment);
+    plan.step = 7;
+    plan.result = true;
+    plan.reordered = QVector<float>(shown * shown, 0.0f);
+    for (int i = 0; i < shown; ++i) plan.reordered[i * shown + i] = 1.0f / 6;  // 6 units a cell
+    PlanHeatmap w;
+    w.setPlan(plan);
+    QVERIFY(!w.exactReorder());
+    QCOMPARE(w.stepText(), QStringLiteral("result: the permutation returned (step 7)"));
+    QCOMPARE(w.drawnAssignment(0), assignment);
+    QVERIFY(w.showsResult(0));
+    w.setReorder(true);
+    QVERIFY(w.exactReorder());
+    QVERIFY(w.plot()->xAxis->label().contains("reordered"));
+    QCOMPARE(w.overlayPointCount(), int(size));
+    for (const QPointF& p : w.overlayPoints()) QVERIFY(std::abs(p.x() - p.y()) < 1e-9);
+    QCPColorMap* map = qobject_cast<QCPColorMap*>(w.plot()->plottable(0));
+    for (int i = 0; i < shown; ++i) QVERIFY(map->data()->cell(i, i) > 0.1);
+    QCOMPARE(w.toolTipAt(0, 0), QStringLiteral("row 0-5, columns matched to rows 0-5: %1").arg(1.0 / 6, 0, 'g', 4));
+    plan.result = false;
+    plan.step = 8;
+    w.setPlan(plan);
+    QCOMPARE(w.stepText(), QStringLiteral("step 8"));
+    QVERIFY(!w.showsResult(0));
+    w.setReorder(false);
+    QVERIFY(!w.exactReorder());
+    QVERIFY(!w.plot()->xAxis->label().contains("reordered"));
+  }
+
   void heatmapToolTip_data() {
     QTest::addColumn<qint64>("size");
     QTest::addColumn<int>("shown");
@@ -397,10 +433,54 @@ class TestWidgets : public QObject {
     }
   }
 
+  // Methods overlaid for comparison: each keeps its colour whatever the order of the runs,
+  // barrier labels of nearly equal barriers do not sit on each other, a legend click hides a
+  // curve (and its barrier) and a second click shows it again.
+  void curvesCompareMethods() {
+    QCOMPARE(CurvesPlot::colorFor("sinkhorn-l2"), seriesColor(2));
+    QCOMPARE(CurvesPlot::colorFor("naive"), seriesColor(7));
+    QVERIFY(CurvesPlot::colorFor("weight") != CurvesPlot::colorFor("sinkhorn-l2"));
+    QCOMPARE(CurvesPlot::colorFor("my-method"), CurvesPlot::colorFor("my-method"));
+
+    CurvesPlot w;
+    w.resize(800, 600);
+    for (const char* curve : {"weight", "sinkhorn-l2", "sinkhorn-mid"})
+      for (int i = 0; i <= 10; ++i) {
+        const double l = i / 10.0;
+        // Barriers 0.300, 0.301, 0.302: peaks at the same place and nearly the same height.
+        const double extra = QString(curve) == "weight" ? 0.0 : QString(curve) == "sinkhorn-l2" ? 0.001 : 0.002;
+        w.addPoint({QString::fromLatin1(curve), QStringLiteral("test"), l, 1 + (1.2 + 4 * extra) * l * (1 - l), 0.9});
+      }
+    QCOMPARE(w.plot()->graph(0)->pen().color(), CurvesPlot::colorFor("weight"));
+    QRect area;
+    render(&w, &area);
+    w.plot()->replot();  // labels are laid out before every replot (pixel sizes need the ranges)
+    QVector<QRectF> rects = w.barrierLabelRects();
+    QCOMPARE(rects.size(), 3);
+    for (int i = 0; i < rects.size(); ++i)
+      for (int j = i + 1; j < rects.size(); ++j) QVERIFY2(!rects[i].intersects(rects[j]), "barrier labels overlap");
+
+    QVERIFY(w.curveVisible("sinkhorn-l2"));
+    QCPAbstractLegendItem* entry = nullptr;
+    for (int i = 0; i < w.plot()->legend->itemCount(); ++i)
+      if (auto* item = qobject_cast<QCPPlottableLegendItem*>(w.plot()->legend->item(i)))
+        if (item->plottable()->name() == "sinkhorn-l2") entry = item;
+    QVERIFY(entry);
+    QMouseEvent click(QEvent::MouseButtonPress, QPointF(), QPointF(), Qt::LeftButton, Qt::LeftButton, Qt::NoModifier);
+    Q_EMIT w.plot()->legendClick(w.plot()->legend, entry, &click);
+    QVERIFY(!w.curveVisible("sinkhorn-l2"));
+    w.plot()->replot();
+    QCOMPARE(w.barrierLabelRects().size(), 2);
+    Q_EMIT w.plot()->legendClick(w.plot()->legend, entry, &click);
+    QVERIFY(w.curveVisible("sinkhorn-l2"));
+  }
+
   void curvesSplitsAndRender() {
     CurvesPlot w;
     QRect area;
-    const QColor first = seriesColor(0), second = seriesColor(1);
+    // Colours follow the curve's name (stable per method), not the order of arrival.
+    const QColor first = CurvesPlot::colorFor("naive"), second = CurvesPlot::colorFor("sinkhorn");
+    QVERIFY(first != second);
     QCOMPARE(pixelsNear(render(&w, &area), area, first), 0);
     for (int i = 0; i <= 20; ++i) {
       const double l = i / 20.0;
@@ -486,10 +566,30 @@ class TestWidgets : public QObject {
     QCOMPARE(w.plot()->graph(1)->dataCount(), 6);  // hard cost only where known
     const QImage image = render(&w, &area);
     QVERIFY(pixelsNear(image, area, seriesColor(0)) > legendOnly + 100);
+    // The step whose permutation the run returned is marked with a line in its own colour.
+    const int unmarked = pixelsNear(render(&w, &area), area, seriesColor(2));
+    w.setChosenStep(20);
+    QCOMPARE(w.chosenStep(), 20);
+    QVERIFY(pixelsNear(render(&w, &area), area, seriesColor(2)) > unmarked + 50);
     w.addSample({60, -1.0, qQNaN()});
     QVERIFY(!w.logScale());  // a value <= 0 has no logarithm
     w.clear();
     QCOMPARE(w.sampleCount(), 0);
+    QCOMPARE(w.chosenStep(), -1);
+  }
+
+  void objectiveLogTicksAreDistinct() {
+    // A cost falling inside one decade: the log axis's labels must still differ from each other.
+    ObjectivePlot w;
+    for (int s = 0; s < 30; ++s) w.addSample({s, 0.5 - 0.01 * s, qQNaN()});
+    QVERIFY(w.logScale());
+    QRect area;
+    render(&w, &area);
+    QStringList labels = w.plot()->yAxis->tickVectorLabels();
+    const qsizetype count = labels.size();
+    QVERIFY(count >= 2);
+    labels.removeDuplicates();
+    QVERIFY2(labels.size() == count, qPrintable(w.plot()->yAxis->tickVectorLabels().join(", ")));
   }
 
   void mergeFillsCellByCell() {

@@ -2,6 +2,7 @@
 #include "widgets/curves_plot.h"
 
 #include <QComboBox>
+#include <QFontMetricsF>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <algorithm>
@@ -44,9 +45,16 @@ CurvesPlot::CurvesPlot(QWidget* parent) : PlotFrame(parent) {
   m_accuracyRect->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
   for (QCPAxisRect* rect : {m_lossRect, m_accuracyRect}) {
     rect->axis(QCPAxis::atBottom)->setRange(-0.02, 1.02);  // end points not cut in half
-    rect->setRangeDrag(Qt::Vertical);
-    rect->setRangeZoom(Qt::Vertical);
+    rect->setRangeDrag(Qt::Horizontal | Qt::Vertical);
+    rect->setRangeZoom(Qt::Horizontal | Qt::Vertical);
   }
+  // Both panels share lambda: zooming or panning one moves the other (a double click fits both).
+  QCPAxis* lossLambda = m_lossRect->axis(QCPAxis::atBottom);
+  QCPAxis* accuracyLambda = m_accuracyRect->axis(QCPAxis::atBottom);
+  connect(lossLambda, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), accuracyLambda,
+          [accuracyLambda](const QCPRange& r) { if (accuracyLambda->range() != r) accuracyLambda->setRange(r); });
+  connect(accuracyLambda, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), lossLambda,
+          [lossLambda](const QCPRange& r) { if (lossLambda->range() != r) lossLambda->setRange(r); });
   m_lossRect->axis(QCPAxis::atLeft)->setLabel(tr("loss"));
   m_lossRect->axis(QCPAxis::atBottom)->setTickLabels(false);  // shared with the plot below
   m_accuracyRect->axis(QCPAxis::atLeft)->setLabel(tr("accuracy"));
@@ -56,11 +64,93 @@ CurvesPlot::CurvesPlot(QWidget* parent) : PlotFrame(parent) {
   p->legend->setVisible(true);
   m_lossRect->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
   p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  // A click on a legend entry hides or shows that curve (both panels, its chord and barrier).
+  connect(p, &QCustomPlot::legendClick, this, [this](QCPLegend*, QCPAbstractLegendItem* item, QMouseEvent*) {
+    if (auto* entry = qobject_cast<QCPPlottableLegendItem*>(item)) {
+      const QString curve = entry->plottable()->name();
+      setCurveVisible(curve, !curveVisible(curve));
+    }
+  });
+  connect(p, &QCustomPlot::beforeReplot, this, &CurvesPlot::layoutBarrierLabels);
   connect(p, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent*) {
+    m_lossRect->axis(QCPAxis::atBottom)->setRange(-0.02, 1.02);
     rescaleValueAxes();
     requestReplot();
   });
   applyTheme();
+}
+
+QColor CurvesPlot::colorFor(const QString& curve) {
+  // tab10 indices: blue 0, orange 1, green 2, red 3, purple 4, brown 5, pink 6, grey 7, olive 8, cyan 9.
+  static const QMap<QString, int> fixed = {{"naive", 7},       {"weight", 0},       {"activation", 1},
+                                           {"ste", 4},         {"sinkhorn-l2", 2},  {"sinkhorn-l1", 8},
+                                           {"sinkhorn-mid", 3}, {"sinkhorn-rnd", 5}, {"random", 6},
+                                           {"aligned", 2},     {"repaired", 9}};
+  QString key = curve;
+  const bool repaired = key.endsWith(QStringLiteral("+repair"));
+  if (repaired) key.chop(7);
+  if (repaired) return QColor(seriesColor(fixed.value(key, 9))).darker(150);
+  if (fixed.contains(key)) return seriesColor(fixed.value(key));
+  return seriesColor(int(qHash(key) % 10));
+}
+
+void CurvesPlot::setCurveVisible(const QString& curve, bool visible) {
+  auto it = m_graphics.find(curve);
+  if (it == m_graphics.end()) return;
+  Graphics& g = it.value();
+  g.loss->setVisible(visible);
+  g.accuracy->setVisible(visible);
+  g.chord->setVisible(visible);
+  const bool barrier = barrierFor(curve, m_split).has_value();
+  g.marker->setVisible(visible && barrier);
+  g.label->setVisible(visible && barrier);
+  // The legend entry stays, greyed, so the curve can be shown again.
+  if (auto* entry = plot()->legend->itemWithPlottable(g.loss))
+    entry->setTextColor(visible ? palette().color(QPalette::Text) : palette().color(QPalette::Disabled, QPalette::Text));
+  rescaleValueAxes();
+  requestReplot();
+}
+
+bool CurvesPlot::curveVisible(const QString& curve) const {
+  auto it = m_graphics.constFind(curve);
+  return it != m_graphics.constEnd() && it->loss->visible();
+}
+
+QVector<QRectF> CurvesPlot::barrierLabelRects() const { return m_labelRects; }
+
+void CurvesPlot::layoutBarrierLabels() {
+  m_labelRects.clear();
+  QVector<Graphics*> shown;
+  for (Graphics& g : m_graphics)
+    if (g.label->visible()) shown << &g;
+  // Top first: a label that collides with one above it moves further up.
+  QCPAxis* x = m_lossRect->axis(QCPAxis::atBottom);
+  QCPAxis* y = m_lossRect->axis(QCPAxis::atLeft);
+  std::sort(shown.begin(), shown.end(), [&](const Graphics* a, const Graphics* b) {
+    return y->coordToPixel(a->anchorLoss) < y->coordToPixel(b->anchorLoss);
+  });
+  for (Graphics* g : shown) {
+    const QFontMetricsF metrics(g->label->font());
+    const QMargins pad = g->label->padding();
+    const QSizeF size(metrics.horizontalAdvance(g->label->text()) + pad.left() + pad.right(),
+                      metrics.height() + pad.top() + pad.bottom());
+    const Qt::Alignment h = g->label->positionAlignment() & Qt::AlignHorizontal_Mask;
+    const double px = x->coordToPixel(g->anchorLambda);
+    double bottom = y->coordToPixel(g->anchorLoss);
+    const double left = h & Qt::AlignLeft ? px : h & Qt::AlignRight ? px - size.width() : px - size.width() / 2;
+    QRectF rect(QPointF(left, bottom - size.height()), size);
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (const QRectF& placed : std::as_const(m_labelRects)) {
+        if (rect.intersects(placed)) {
+          rect.moveBottom(placed.top() - 1);
+          moved = true;
+        }
+      }
+    }
+    g->label->position->setCoords(g->anchorLambda, y->pixelToCoord(rect.bottom()));
+    m_labelRects << rect;
+  }
 }
 
 void CurvesPlot::clear() {
@@ -144,7 +234,7 @@ CurvesPlot::Graphics& CurvesPlot::graphicsFor(const QString& curve) {
   if (it != m_graphics.end()) return it.value();
   QCustomPlot* p = plot();
   Graphics g;
-  const QColor colour = seriesColor(static_cast<int>(m_curves.indexOf(curve)));
+  const QColor colour = colorFor(curve);
   QCPAxis* lossX = m_lossRect->axis(QCPAxis::atBottom);
   QCPAxis* lossY = m_lossRect->axis(QCPAxis::atLeft);
   g.loss = p->addGraph(lossX, lossY);
@@ -192,14 +282,15 @@ void CurvesPlot::refreshCurve(const QString& curve) {
   g.loss->setData(lambdas, losses, true);
   g.accuracy->setData(lambdas, accuracies, true);
   const std::optional<Barrier> b = barrierFor(curve, m_split);
-  g.marker->setVisible(b.has_value());
-  g.label->setVisible(b.has_value());
+  g.marker->setVisible(b.has_value() && g.loss->visible());
+  g.label->setVisible(b.has_value() && g.loss->visible());
   if (b) {
     g.chord->setData({s->begin()->first, s->rbegin()->first},
                      {s->begin()->second.loss, s->rbegin()->second.loss}, true);
     g.marker->start->setCoords(b->lambda, b->chord);
     g.marker->end->setCoords(b->lambda, b->loss);
     g.label->position->setCoords(b->lambda, b->loss);
+    g.anchorLambda = b->lambda, g.anchorLoss = b->loss;
     // At the ends of [0, 1] a centred label would be cut by the axis rect: anchor it inwards.
     const Qt::Alignment h = b->lambda < 0.1 ? Qt::AlignLeft : b->lambda > 0.9 ? Qt::AlignRight : Qt::AlignHCenter;
     g.label->setPositionAlignment(h | Qt::AlignBottom);
@@ -222,7 +313,7 @@ void CurvesPlot::rescaleValueAxes() {
   double lo = inf, hi = -inf, accLo = inf, accHi = -inf;
   for (const QString& curve : std::as_const(m_curves)) {
     const Series* s = series(curve, m_split);
-    if (!s) continue;
+    if (!s || (m_graphics.contains(curve) && !curveVisible(curve))) continue;
     for (const auto& entry : *s) {
       if (std::isfinite(entry.second.loss)) {
         lo = std::min(lo, entry.second.loss);

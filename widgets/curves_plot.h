@@ -3,7 +3,10 @@
 // barrier marked at its argmax once both end points exist.
 #pragma once
 
+#include <QColor>
 #include <QMap>
+#include <QRectF>
+#include <QVector>
 #include <QStringList>
 #include <map>
 #include <utility>
@@ -33,6 +36,16 @@ class CurvesPlot : public PlotFrame {
   double barrierLambda(const QString& curve, const QString& split) const;
   QStringList curveNames() const { return m_curves; }
   int pointCount(const QString& curve, const QString& split) const;
+  // The colour of a curve, the same for a method in every run and session: fixed for the
+  // built-in methods and roles (naive grey, weight blue, sinkhorn-l2 green, ...), from the name
+  // otherwise.
+  static QColor colorFor(const QString& curve);
+  // A curve hidden (a click on its legend entry toggles it) keeps its data; hidden curves do not
+  // set the value axes' range.
+  void setCurveVisible(const QString& curve, bool visible);
+  bool curveVisible(const QString& curve) const;
+  // Pixel rectangles of the barrier labels as last laid out (for tests: they do not overlap).
+  QVector<QRectF> barrierLabelRects() const;
 
  public Q_SLOTS:
   // Points may arrive in any order of lambda; a repeated lambda replaces the earlier point.
@@ -53,6 +66,7 @@ class CurvesPlot : public PlotFrame {
     QCPGraph* chord = nullptr;  // straight line between the end points
     QCPItemLine* marker = nullptr;
     QCPItemText* label = nullptr;
+    double anchorLambda = 0, anchorLoss = 0;  // where the label points (the barrier's top)
   };
 
   const Series* series(const QString& curve, const QString& split) const;
@@ -60,6 +74,9 @@ class CurvesPlot : public PlotFrame {
   Graphics& graphicsFor(const QString& curve);
   void refreshCurve(const QString& curve);
   void rescaleValueAxes();
+  // Moves barrier labels up until none overlaps another (before every replot: pixel sizes
+  // depend on the axes' ranges and the font).
+  void layoutBarrierLabels();
 
   QComboBox* m_splitBox = nullptr;
   QCPAxisRect* m_lossRect = nullptr;
@@ -69,6 +86,7 @@ class CurvesPlot : public PlotFrame {
   QStringList m_curves;  // in order of arrival
   std::map<std::pair<QString, QString>, Series> m_data;  // (curve, split) -> points
   QMap<QString, Graphics> m_graphics;
+  QVector<QRectF> m_labelRects;
 };
 
 }  // namespace rebasin::widgets

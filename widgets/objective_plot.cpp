@@ -24,13 +24,40 @@ ObjectivePlot::ObjectivePlot(QWidget* parent) : PlotFrame(parent) {
   m_hard->setPen(QPen(seriesColor(1), 1.5, Qt::DashLine));
   p->legend->setVisible(true);
   p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  m_chosenLine = new QCPItemStraightLine(p);
+  m_chosenLine->setPen(QPen(seriesColor(2), 1.5, Qt::DotLine));
+  // x in steps, y as a fraction of the axis rect: the line spans the plot on a log axis too.
+  for (QCPItemPosition* end : {m_chosenLine->point1, m_chosenLine->point2}) {
+    end->setTypeX(QCPItemPosition::ptPlotCoords);
+    end->setTypeY(QCPItemPosition::ptAxisRectRatio);
+  }
+  m_chosenLabel = new QCPItemText(p);
+  m_chosenLabel->setPositionAlignment(Qt::AlignBottom | Qt::AlignLeft);
+  m_chosenLabel->position->setTypeX(QCPItemPosition::ptPlotCoords);
+  m_chosenLabel->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+  m_chosenLabel->setColor(seriesColor(2));
+  setChosenStep(-1);
   p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   connect(p, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent*) { updateAxes(); });
   applyTheme();
   updateAxes();
 }
 
+void ObjectivePlot::setChosenStep(int step) {
+  m_chosen = step;
+  m_chosenLine->setVisible(step >= 0);
+  m_chosenLabel->setVisible(step >= 0);
+  if (step >= 0) {
+    m_chosenLine->point1->setCoords(step, 0);
+    m_chosenLine->point2->setCoords(step, 1);
+    m_chosenLabel->position->setCoords(step, 0.97);
+    m_chosenLabel->setText(tr(" result: step %1").arg(step));
+  }
+  requestReplot();
+}
+
 void ObjectivePlot::clear() {
+  setChosenStep(-1);
   m_soft->data()->clear();
   m_hard->data()->clear();
   m_count = 0;
@@ -74,8 +101,9 @@ void ObjectivePlot::updateAxes() {
     y->setScaleType(log ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
     if (log) {
       y->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
-      y->setNumberFormat(QStringLiteral("eb"));
-      y->setNumberPrecision(0);
+      // "gb" with 3 digits: precision 0 rounded neighbouring ticks of a sub-decade range alike.
+      y->setNumberFormat(QStringLiteral("gb"));
+      y->setNumberPrecision(3);
     } else {
       y->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
       y->setNumberFormat(QStringLiteral("gb"));

@@ -6,6 +6,8 @@
 #include "widgets/plot_types.h"
 
 class QCPGraph;
+class QCPItemStraightLine;
+class QCPItemText;
 class QCPTextElement;
 
 namespace rebasin::widgets {
@@ -19,10 +21,13 @@ class ObjectivePlot : public PlotFrame {
   void clear();
   int sampleCount() const { return m_count; }
   bool logScale() const { return m_log; }
+  int chosenStep() const { return m_chosen; }  // -1: none marked
 
  public Q_SLOTS:
   void addSample(const rebasin::widgets::ObjectiveSample& sample);
   void setTitle(const QString& title);
+  // Marks the step whose permutation the run returned (a vertical line, labelled); -1 removes it.
+  void setChosenStep(int step);
 
  private:
   void include(double value);
@@ -31,6 +36,9 @@ class ObjectivePlot : public PlotFrame {
   QCPTextElement* m_title = nullptr;
   QCPGraph* m_soft = nullptr;
   QCPGraph* m_hard = nullptr;
+  QCPItemStraightLine* m_chosenLine = nullptr;
+  QCPItemText* m_chosenLabel = nullptr;
+  int m_chosen = -1;
   int m_count = 0;
   bool m_log = false;
   // Running extents: rescaling from the data on every sample would be quadratic.

@@ -38,7 +38,8 @@ PlanHeatmap::PlanHeatmap(QWidget* parent) : PlotFrame(parent) {
   m_groupBox->setToolTip(tr("Permutation group whose plan is shown"));
   row->addWidget(m_groupBox);
   m_reorderBox = new QCheckBox(tr("Reorder by assignment"), this);
-  m_reorderBox->setToolTip(tr("Permute the columns so that the hard assignment lies on the diagonal"));
+  m_reorderBox->setToolTip(tr("Permute the columns so that the hard assignment lies on the diagonal (done at full "
+                              "resolution, so the diagonal is exact on large groups too)"));
   row->addWidget(m_reorderBox);
   m_headBox = new QComboBox(this);
   m_headBox->setObjectName(QStringLiteral("headLevel"));
@@ -48,6 +49,17 @@ PlanHeatmap::PlanHeatmap(QWidget* parent) : PlotFrame(parent) {
   m_headBox->setVisible(false);
   row->addWidget(m_headBox);
   row->addStretch(1);
+  m_stepLabel = new QLabel(this);
+  m_stepLabel->setObjectName(QStringLiteral("planStep"));
+  row->addWidget(m_stepLabel);
+  // The overlay's legend sits beside the controls, where it covers no cell of the plan.
+  m_legend = new QLabel(this);
+  m_legend->setObjectName(QStringLiteral("planLegend"));
+  m_legend->setText(tr("<span style=\"color:#f0285a\">&#9679;</span> hard assignment (unit of A → unit of B)"));
+  m_legend->setToolTip(tr("The colours are the soft transport plan (how much of A's unit i goes to B's unit j); the "
+                          "dots are the hard permutation of the same step - on the final \"result\" plan, the "
+                          "permutation the run returns and exports"));
+  row->addWidget(m_legend);
 
   QCustomPlot* p = plot();
   p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
@@ -224,13 +236,20 @@ void PlanHeatmap::fit() {
 void PlanHeatmap::rebuild() {
   updateHeadBox();
   const PlanView* plan = displayed();
+  const bool reordered = m_reorder && plan && m_headLevel == -2 && plan::isPermutation(plan->assignment, plan->size);
   plot()->xAxis->setLabel(m_headLevel == -1  ? tr("head of model B")
                           : m_headLevel >= 0 ? tr("unit inside the matched head of model B")
+                          : reordered        ? tr("column: unit of model B matched to the row (reordered by assignment)")
                                              : tr("column (unit of model B)"));
   plot()->yAxis->setLabel(m_headLevel == -1  ? tr("head of model A (click to open)")
                           : m_headLevel >= 0 ? tr("unit inside head %1 of model A").arg(m_headLevel)
                                              : tr("row (unit of model A)"));
+  const PlanView* group = current();
+  m_stepLabel->setText(!group         ? QString()
+                       : group->result ? tr("result: the permutation returned (step %1)").arg(group->step)
+                                       : tr("step %1").arg(group->step));
   QCPColorMapData* data = m_map->data();
+  m_exactReorder = m_reorder && m_headLevel == -2 && plan && plan::hasExactReorder(*plan);
   if (!plan) {
     m_order.clear();
     m_overlay.clear();
@@ -246,9 +265,9 @@ void PlanHeatmap::rebuild() {
     data->setSize(n, n);
     data->setRange(QCPRange(0, n - 1), QCPRange(0, n - 1));
   }
-  m_order = plan::columnOrder(*plan, m_reorder);
+  m_order = plan::columnOrder(*plan, m_reorder && !m_exactReorder);
   float maxValue = 0.0f;
-  const float* values = plan->values.constData();
+  const float* values = m_exactReorder ? plan->reordered.constData() : plan->values.constData();
   for (int r = 0; r < n; ++r) {
     const float* row = values + static_cast<qsizetype>(r) * n;
     for (int k = 0; k < n; ++k) {
@@ -259,7 +278,8 @@ void PlanHeatmap::rebuild() {
   }
   m_map->setDataRange(QCPRange(0, maxValue > 0 ? maxValue : 1.0));
 
-  m_overlay = plan::overlayPoints(*plan, m_order, kMaxOverlayPoints);
+  m_overlay = m_exactReorder ? plan::diagonalPoints(*plan, kMaxOverlayPoints)
+                             : plan::overlayPoints(*plan, m_order, kMaxOverlayPoints);
   QVector<double> xs(m_overlay.size()), ys(m_overlay.size());
   for (int i = 0; i < m_overlay.size(); ++i) {
     xs[i] = m_overlay[i].x();
@@ -280,14 +300,29 @@ QString PlanHeatmap::toolTipAt(int row, int displayColumn) const {
       displayColumn >= plan->shown || m_order.size() != plan->shown)
     return {};
   const int column = m_order[displayColumn];
-  const float value = plan->values[static_cast<qsizetype>(row) * plan->shown + column];
+  const QVector<float>& values = m_exactReorder ? plan->reordered : plan->values;
+  const float value = values[static_cast<qsizetype>(row) * plan->shown + column];
   const auto span = [&](int cell) {
     const plan::IndexRange range = plan::cellRange(cell, plan->shown, plan->size);
     return range.first == range.last ? QString::number(range.first)
                                      : QStringLiteral("%1-%2").arg(range.first).arg(range.last);
   };
+  if (m_exactReorder)
+    return tr("row %1, columns matched to rows %2: %3").arg(span(row), span(column), QString::number(value, 'g', 4));
   return tr("row %1, column %2: %3").arg(span(row), span(column), QString::number(value, 'g', 4));
 }
+
+QVector<qint64> PlanHeatmap::drawnAssignment(int group) const {
+  auto it = m_plans.constFind(group);
+  return it == m_plans.constEnd() ? QVector<qint64>() : it->assignment;
+}
+
+bool PlanHeatmap::showsResult(int group) const {
+  auto it = m_plans.constFind(group);
+  return it != m_plans.constEnd() && it->result;
+}
+
+QString PlanHeatmap::stepText() const { return m_stepLabel->text(); }
 
 void PlanHeatmap::showToolTip(QMouseEvent* event) {
   const QPointF pos = event->position();

@@ -16,6 +16,7 @@
 
 class QCheckBox;
 class QComboBox;
+class QLabel;
 class QCPColorMap;
 class QCPColorScale;
 class QCPGraph;
@@ -48,6 +49,13 @@ class PlanHeatmap : public PlotFrame {
   int overlayPointCount() const { return m_overlay.size(); }
   QVector<QPointF> overlayPoints() const { return m_overlay; }
   QString toolTipAt(int row, int displayColumn) const;
+  // The assignment drawn for a group (its latest plan's), and whether that plan is the run's
+  // result; the line above the plot that says which step is shown.
+  QVector<qint64> drawnAssignment(int group) const;
+  bool showsResult(int group) const;
+  QString stepText() const;
+  // Reordered at full resolution (the diagonal is exact) rather than by shown cells.
+  bool exactReorder() const { return m_exactReorder; }
 
  public Q_SLOTS:
   // Keeps the latest plan per group; the first group to arrive is selected.
@@ -77,6 +85,8 @@ class PlanHeatmap : public PlotFrame {
   QComboBox* m_groupBox = nullptr;
   QCheckBox* m_reorderBox = nullptr;
   QComboBox* m_headBox = nullptr;
+  QLabel* m_stepLabel = nullptr;
+  QLabel* m_legend = nullptr;
   QCPColorMap* m_map = nullptr;
   QCPColorScale* m_scale = nullptr;
   QCPGraph* m_points = nullptr;
@@ -88,6 +98,7 @@ class PlanHeatmap : public PlotFrame {
   int m_headLevel = -2;
   PlanView m_derived;  // the head plan or an inner plan, rebuilt from the current plan
   QVector<int> m_order;  // display column -> shown column of the current plan
+  bool m_exactReorder = false;  // drawing PlanView::reordered (m_order is then the identity)
   QVector<QPointF> m_overlay;
 };
 

@@ -68,4 +68,21 @@ QVector<QPointF> overlayPoints(const PlanView& plan, const QVector<int>& order, 
   return points;
 }
 
+bool hasExactReorder(const PlanView& plan) {
+  return plan.shown > 0 && plan.reordered.size() == static_cast<qsizetype>(plan.shown) * plan.shown &&
+         isPermutation(plan.assignment, plan.size);
+}
+
+QVector<QPointF> diagonalPoints(const PlanView& plan, int maxPoints) {
+  QVector<QPointF> points;
+  if (plan.shown <= 0 || maxPoints <= 0 || !isPermutation(plan.assignment, plan.size)) return points;
+  const qint64 stride = (plan.size + maxPoints - 1) / maxPoints;
+  const double scale = static_cast<double>(plan.shown) / static_cast<double>(plan.size);
+  for (qint64 row = 0; row < plan.size; row += stride) {
+    const double at = (static_cast<double>(row) + 0.5) * scale - 0.5;
+    points.append(QPointF(at, at));
+  }
+  return points;
+}
+
 }  // namespace rebasin::widgets::plan

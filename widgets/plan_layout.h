@@ -35,4 +35,10 @@ QVector<int> columnOrder(const PlanView& plan, bool reorder);
 // k-th row so that at most `maxPoints` remain. Empty without a valid assignment.
 QVector<QPointF> overlayPoints(const PlanView& plan, const QVector<int>& order, int maxPoints);
 
+// True when the plan carries its columns reordered at full resolution (PlanView::reordered).
+bool hasExactReorder(const PlanView& plan);
+// The assignment's points over `reordered`: row i's column sits at display position i, so every
+// point is on the diagonal (thinned like overlayPoints). Empty without a valid assignment.
+QVector<QPointF> diagonalPoints(const PlanView& plan, int maxPoints);
+
 }  // namespace rebasin::widgets::plan

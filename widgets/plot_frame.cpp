@@ -74,6 +74,10 @@ void PlotFrame::applyTheme() {
 void PlotFrame::changeEvent(QEvent* event) {
   QWidget::changeEvent(event);
   if (event->type() == QEvent::PaletteChange) applyTheme();
+  if (event->type() == QEvent::FontChange) {
+    applyFont(m_plot, font());
+    requestReplot();
+  }
 }
 
 }  // namespace rebasin::widgets

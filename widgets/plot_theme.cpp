@@ -50,6 +50,31 @@ void applyPalette(QCustomPlot* plot, const QPalette& palette) {
   if (plot->legend) styleLegend(plot->legend, palette);  // may sit in an inset layout
 }
 
+void applyFont(QCustomPlot* plot, const QFont& font) {
+  plot->setFont(font);
+  const auto styleAxis = [&](QCPAxis* axis) {
+    axis->setLabelFont(font), axis->setTickLabelFont(font);
+    axis->setSelectedLabelFont(font), axis->setSelectedTickLabelFont(font);
+  };
+  for (QCPAxisRect* rect : plot->axisRects())
+    for (QCPAxis* axis : rect->axes()) styleAxis(axis);
+  const QList<QCPLayoutElement*> elements = plot->plotLayout()->elements(true);
+  for (QCPLayoutElement* element : elements) {
+    if (auto* scale = qobject_cast<QCPColorScale*>(element)) {
+      styleAxis(scale->axis());
+    } else if (auto* title = qobject_cast<QCPTextElement*>(element)) {
+      QFont bold = font;
+      bold.setBold(title->font().bold());
+      title->setFont(bold);
+    } else if (auto* legend = qobject_cast<QCPLegend*>(element)) {
+      legend->setFont(font);
+    }
+  }
+  if (plot->legend) plot->legend->setFont(font);
+  for (int i = 0; i < plot->itemCount(); ++i)
+    if (auto* text = qobject_cast<QCPItemText*>(plot->item(i))) text->setFont(font);
+}
+
 QColor seriesColor(int index, int count) {
   static const std::array<QRgb, 10> tab10 = {0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd,
                                              0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf};

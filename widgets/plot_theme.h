@@ -3,6 +3,7 @@
 #pragma once
 
 #include <QColor>
+#include <QFont>
 #include <QPalette>
 
 #include "widgets/qcp.h"
@@ -11,6 +12,11 @@ namespace rebasin::widgets {
 
 // Background from QPalette::Base, axes/text from QPalette::Text, faint grid lines.
 void applyPalette(QCustomPlot* plot, const QPalette& palette);
+
+// Every text of the plot (axis labels and ticks, colour scales, titles, legends, text items) in
+// `font`'s family and size - titles stay bold: QCustomPlot copies the widget's font once, at
+// construction, so a larger application font (presentation mode) must be handed on.
+void applyFont(QCustomPlot* plot, const QFont& font);
 
 // Colour of series `index` out of `count`: tab10 up to 10 series, evenly spaced hues beyond.
 QColor seriesColor(int index, int count = 10);

@@ -10,15 +10,20 @@
 
 namespace rebasin::widgets {
 
-// One permutation group's (downsampled) soft transport plan.
+// One permutation group's (downsampled) soft transport plan and the hard assignment of the
+// same iterate; `result`: the permutation the run returned (step: the step it was chosen at).
 struct PlanView {
   int step = 0;
+  bool result = false;
   int group = 0;
   QString name;
   qint64 size = 0;             // n of the n x n plan
   int shown = 0;               // side of `values` (block-averaged, <= size)
   QVector<float> values;       // shown*shown, row-major
   QVector<qint64> assignment;  // size entries: row i -> column assignment[i]; may be empty
+  // size > shown: the plan with its columns in assignment order at full resolution, then
+  // block-averaged (the assignment is exactly the diagonal); empty otherwise.
+  QVector<float> reordered;
   // Head-structured groups (heads > 1, h heads of d = size / h units; exact at any `shown`):
   // the h x h head plan, the head assignment (h entries) and every A head's d x d inner plan
   // with its assigned B head (h * d * d, row-major). Empty for plain groups.
