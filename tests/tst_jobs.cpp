@@ -5,6 +5,9 @@
 #include <QtTest/QtTest>
 
 #include <QComboBox>
+#include <QFormLayout>
+#include <QLabel>
+#include <QMap>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -72,6 +75,8 @@ class TestJobs : public QObject {
     QTest::newRow("weight") << "weight" << 0 << "";
     QTest::newRow("sinkhorn l2") << "sinkhorn" << 8 << "";
     QTest::newRow("random, normalised data") << "random" << 0 << "0.1307,0.3081";
+    QTest::newRow("activation") << "activation" << 0 << "";
+    QTest::newRow("ste") << "ste" << 3 << "";
   }
   void cliAndStudioGiveTheSameAlignReport() {
     QFETCH(QString, method);
@@ -99,13 +104,43 @@ class TestJobs : public QObject {
     s.device = "cpu";
     s.normalize = normalize;
     CancelToken cancel;
-    const studio::JobOutcome out = studio::runJob(s, {}, cancel);
+    QMap<int, widgets::PlanView> drawn;  // the last plan of every group, as the plan view keeps it
+    studio::JobCallbacks callbacks;
+    callbacks.plan = [&](const widgets::PlanView& p) { drawn[p.group] = p; };
+    const studio::JobOutcome out = studio::runJob(s, callbacks, cancel);
     QVERIFY(out.aligned != nullptr);
     studio::exportPermutations(*out.aligned, studio_perm);
 
     compare_json(out.summary, cli, "report");
     QCOMPARE(cli["curves"].toObject().keys(), QStringList({"aligned", "naive"}));
     QCOMPARE(read_all(studio_perm), read_all(cli_perm));
+
+    // What the plan view draws last is the permutation the CLI wrote, unit for unit.
+    const QJsonArray groups = QJsonDocument::fromJson(read_all(cli_perm)).object()["groups"].toArray();
+    QCOMPARE(drawn.size(), groups.size());
+    QCOMPARE(out.permutations.size(), groups.size());
+    for (int g = 0; g < groups.size(); ++g) {
+      QVector<qint64> written;
+      for (const QJsonValue& x : groups[g].toObject()["perm"].toArray()) written << qint64(x.toDouble());
+      QVERIFY2(drawn[g].result, qPrintable(method));
+      QCOMPARE(drawn[g].step, cli["chosen_step"].toInt());
+      QCOMPARE(drawn[g].assignment, written);
+      QCOMPARE(out.permutations[g], written);
+    }
+  }
+
+  // The CLI warns (exit 0, one "note:" line per model on stderr) when the data is not what the
+  // models' metadata says they were trained on, and stays quiet on their own data.
+  void cliWarnsWhenTheDataIsNotTheModelsOwn() {
+    const QString a = demo("fmnist-vit-seed1.safetensors"), b = demo("fmnist-vit-seed2.safetensors");
+    const test::CliRun other = test::run_cli({"interpolate", a, b, "--data", "mnist", "--points", "2", "--device", "cpu"});
+    QVERIFY2(other.code == 0, other.err.constData());
+    QVERIFY2(other.err.contains("rebasin: note: model A was trained on fashion-mnist (its metadata) but the data is mnist"),
+             other.err.constData());
+    QVERIFY(other.err.contains("rebasin: note: model B was trained on fashion-mnist"));
+    const test::CliRun own = test::run_cli({"interpolate", a, b, "--data", "fashion-mnist", "--points", "2", "--device", "cpu"});
+    QVERIFY2(own.code == 0, own.err.constData());
+    QVERIFY2(!own.err.contains("trained on"), own.err.constData());
   }
 
   void everyMethodIsOfferedByBothFrontEnds() {
@@ -126,6 +161,24 @@ class TestJobs : public QObject {
     } catch (const UserError& e) {
       QVERIFY2(QString(e.what()).contains("random"), e.what());
     }
+  }
+
+  // Every field of the Job dock (Advanced included) says what it does when hovered.
+  void everyJobFieldHasATooltip() {
+    studio::JobDock dock;
+    int fields = 0;
+    for (const QFormLayout* form : dock.findChildren<QFormLayout*>()) {
+      for (int row = 0; row < form->rowCount(); ++row) {
+        const QLayoutItem* item = form->itemAt(row, QFormLayout::FieldRole);
+        const QWidget* field = item ? item->widget() : nullptr;
+        if (!field) continue;
+        const QLayoutItem* labelItem = form->itemAt(row, QFormLayout::LabelRole);
+        const auto* label = labelItem ? qobject_cast<const QLabel*>(labelItem->widget()) : nullptr;
+        ++fields;
+        QVERIFY2(!field->toolTip().trimmed().isEmpty(), qPrintable((label ? label->text() : QString()) + " has no tooltip"));
+      }
+    }
+    QVERIFY(fields >= 25);
   }
 
   void wheelOverAFieldScrollsTheDock() {

@@ -21,12 +21,17 @@
 #include "nn/mapping.h"
 #include "nn/permutation_file.h"
 #include "nn/permute.h"
+#include "widgets/curves_plot.h"
 #include "widgets/merge_plot.h"
+#include "widgets/objective_plot.h"
+#include "widgets/plan_heatmap.h"
 #include "widgets/plot_frame.h"
 #include "widgets/plot_types.h"
 #include "widgets/qcp.h"
 
 #include <QLabel>
+#include <QPushButton>
+#include <QStatusBar>
 #include <QMimeData>
 #include <QSettings>
 #include <QUrl>
@@ -49,6 +54,38 @@ CliRun runStudio(const QStringList& args) {
 
 class TestStudioWindow : public QObject {
   Q_OBJECT
+
+ private:
+  // The plan view's last plan of every group is the run's result and draws the permutation in
+  // the exported file, unit for unit (row i of A -> column perm[i] of B in both).
+  static void drawsTheExportedPermutation(const MainWindow& w, const QString& permFile) {
+    const auto* plans = w.findChild<rebasin::widgets::PlanHeatmap*>();
+    QVERIFY(plans);
+    const QJsonArray groups = QJsonDocument::fromJson(head(permFile, 1 << 24)).object()["groups"].toArray();
+    QVERIFY(!groups.isEmpty());
+    QCOMPARE(w.results().permutations.size(), groups.size());
+    for (int g = 0; g < groups.size(); ++g) {
+      QVector<qint64> written;
+      for (const QJsonValue& x : groups[g].toObject()["perm"].toArray()) written << qint64(x.toDouble());
+      QVERIFY(plans->showsResult(g));
+      QCOMPARE(plans->drawnAssignment(g), written);
+      QCOMPARE(w.results().permutations[g], written);
+    }
+    QVERIFY(plans->stepText().startsWith("result"));
+  }
+
+  // A headless demo's report carries, per group, the drawn assignment and the returned
+  // permutation: equal, and the drawn plan is the result.
+  static void reportDrawsTheReturnedPermutation(const QJsonObject& json) {
+    const QJsonArray groups = json.value("groups").toArray();
+    QVERIFY(!groups.isEmpty());
+    for (const QJsonValue& v : groups) {
+      const QJsonObject g = v.toObject();
+      QVERIFY2(g.value("drawn_is_result").toBool(), qPrintable(g.value("name").toString()));
+      QVERIFY(!g.value("permutation").toArray().isEmpty());
+      QCOMPARE(g.value("drawn_assignment").toArray(), g.value("permutation").toArray());
+    }
+  }
 
  private Q_SLOTS:
   void initTestCase() {
@@ -115,6 +152,7 @@ class TestStudioWindow : public QObject {
     }
     QVERIFY2(w.exportPermutationFile(dir.filePath("perm.json"), &error), qPrintable(error));
     QVERIFY(head(dir.filePath("perm.json"), 1 << 20).contains("fc1"));
+    drawsTheExportedPermutation(w, dir.filePath("perm.json"));
     QVERIFY2(w.exportInterpolatedModel(0.5, dir.filePath("mid.safetensors"), &error), qPrintable(error));
     QCOMPARE(rebasin::io::load_checkpoint(dir.filePath("mid.safetensors").toStdString()).tensors.size(),
              original.tensors.size());
@@ -132,6 +170,14 @@ class TestStudioWindow : public QObject {
     QCOMPARE(w2.results().curves.size(), r.curves.size());
     QCOMPARE(w2.results().steps.size(), r.steps.size());
     QCOMPARE(w2.results().plans.size(), 2);
+    QCOMPARE(w2.results().permutations, r.permutations);
+    // Every export of the alignment works after reopening, and gives the same files.
+    QVERIFY2(w2.exportPermutationFile(dir.filePath("perm-reopened.json"), &error), qPrintable(error));
+    QCOMPARE(head(dir.filePath("perm-reopened.json"), 1 << 24), head(dir.filePath("perm.json"), 1 << 24));
+    QVERIFY2(w2.exportAligned(dir.filePath("b-reopened.safetensors"), &error), qPrintable(error));
+    QCOMPARE(head(dir.filePath("b-reopened.safetensors"), 1 << 26), head(ckpt, 1 << 26));
+    QVERIFY2(w2.exportInterpolatedModel(0.5, dir.filePath("mid-reopened.safetensors"), &error), qPrintable(error));
+    QCOMPARE(w2.findChild<rebasin::widgets::ObjectivePlot*>()->chosenStep(), w.findChild<rebasin::widgets::ObjectivePlot*>()->chosenStep());
     QCOMPARE(w2.results().landscape.size(), 5);
     QCOMPARE(w2.modelsDock()->modelB(), w.modelsDock()->modelB());
     QCOMPARE(w2.jobDock()->settings().landscapeGrid, 5);
@@ -146,6 +192,107 @@ class TestStudioWindow : public QObject {
     QVERIFY(failed.isEmpty());
     QCOMPARE(w.results().curves.size(), 3 * 5);  // naive (re-measured, replaced), sinkhorn-l2, weight
     QVERIFY(w.results().landscape.isEmpty());
+    // Weight matching has no soft plan: its permutation is drawn as a 0/1 plan, the exported one.
+    QVERIFY2(w.exportPermutationFile(dir.filePath("perm-weight.json"), &error), qPrintable(error));
+    drawsTheExportedPermutation(w, dir.filePath("perm-weight.json"));
+
+    // A run that fails (B of another architecture) gives back every result shown before it.
+    const Results before = w.results();
+    w.modelsDock()->setModel(1, REBASIN_DEMO_DIR "/fmnist-vit-seed2.safetensors");
+    w.jobDock()->setSettings(s);
+    QVERIFY(w.run() > 0);
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() == 3, 300000);
+    QCOMPARE(failed.count(), 1);
+    QCOMPARE(w.results().curves.size(), before.curves.size());
+    QCOMPARE(w.results().steps.size(), before.steps.size());
+    QCOMPARE(w.results().plans.size(), before.plans.size());
+    QCOMPARE(w.results().permutations, before.permutations);
+    QCOMPARE(w.results().summary, before.summary);
+    QCOMPARE(w.findChild<rebasin::widgets::CurvesPlot*>()->curveNames().size(), 3);
+    drawsTheExportedPermutation(w, dir.filePath("perm-weight.json"));  // the plan view too
+  }
+
+  // A projector's window: at 1280 x 720, and in presentation mode (full screen, text x1.5, a
+  // caption on every view), Run and Stop stay in view and the plots' text grows with the rest.
+  void presentationModeForAClassroom() {
+    MainWindow w;
+    w.setInteractive(false);
+    w.resize(1280, 720);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QPushButton* runButton = nullptr;
+    for (QPushButton* b : w.jobDock()->findChildren<QPushButton*>())
+      if (b->text() == "Run") runButton = b;
+    QVERIFY(runButton);
+    const auto reachable = [&](QWidget* widget) {
+      QCoreApplication::processEvents();
+      const QRect inWindow(widget->mapTo(&w, QPoint(0, 0)), widget->size());
+      return widget->isVisible() && !widget->visibleRegion().isEmpty() && w.rect().contains(inWindow);
+    };
+    QVERIFY(reachable(runButton));
+
+    const double base = w.font().pointSizeF();
+    const auto* curves = w.findChild<rebasin::widgets::CurvesPlot*>();
+    const double axisBase = curves->plot()->xAxis->labelFont().pointSizeF();
+    auto* caption = w.findChild<QLabel*>("caption");
+    QVERIFY(caption && !caption->isVisible());
+    w.setPresentation(true);
+    QVERIFY(w.presentation());
+    QVERIFY(w.windowState() & Qt::WindowFullScreen);
+    QCOMPARE(w.font().pointSizeF(), base * 1.5);
+    QCOMPARE(curves->plot()->xAxis->labelFont().pointSizeF(), axisBase * 1.5);
+    QVERIFY(caption->isVisible());
+    for (int tab = 0; tab < w.tabs()->count(); ++tab) {
+      w.tabs()->setCurrentIndex(tab);
+      QVERIFY(!w.caption(tab).isEmpty());
+      QCOMPARE(caption->text(), w.caption(tab));
+    }
+    QVERIFY(reachable(runButton));
+    w.setPresentation(false);
+    QVERIFY(!(w.windowState() & Qt::WindowFullScreen));
+    QCOMPARE(w.font().pointSizeF(), base);
+    QCOMPARE(curves->plot()->xAxis->labelFont().pointSizeF(), axisBase);
+    QVERIFY(!caption->isVisible());
+
+    // Help pages, offline: what re-basin is, and every shortcut (F11 included).
+    QVERIFY(MainWindow::aboutRebasinHtml().contains("barrier"));
+    QVERIFY(w.shortcutsHtml().contains("F11"));
+    QVERIFY(w.shortcutsHtml().contains("Presentation mode"));
+  }
+
+  // Data that contradicts what the models' metadata records is not a silent run: the job warns,
+  // the status bar and the report say so.
+  void warnsWhenTheDataIsNotTheModelsOwn() {
+    MainWindow w;
+    w.setInteractive(false);
+    JobSettings s;
+    s.task = Task::Interpolate;
+    s.data = "mnist";  // the ViTs were trained on fashion-mnist
+    s.points = 2;
+    s.device = "cpu";
+    w.jobDock()->setSettings(s);
+    w.modelsDock()->setModel(0, REBASIN_DEMO_DIR "/fmnist-vit-seed1.safetensors");
+    w.modelsDock()->setModel(1, REBASIN_DEMO_DIR "/fmnist-vit-seed2.safetensors");
+    w.jobDock()->setSettings(s);
+    QSignalSpy finished(w.runner(), &JobRunner::finished);
+    QSignalSpy failed(w.runner(), &JobRunner::failed);
+    QVERIFY(w.run() > 0);
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() == 1, 300000);
+    QVERIFY(failed.isEmpty());
+    const QJsonArray warnings = w.results().summary.value("warnings").toArray();
+    QCOMPARE(warnings.size(), 2);  // A and B
+    QVERIFY(warnings[0].toString().contains("trained on fashion-mnist"));
+    bool shown = false;
+    for (const QLabel* label : w.statusBar()->findChildren<QLabel*>()) shown = shown || label->text().contains("warning: model A");
+    QVERIFY(shown);
+
+    // On their own data: no warning.
+    s.data = "fashion-mnist";
+    w.jobDock()->setSettings(s);
+    QVERIFY(w.run() > 0);
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() == 2, 300000);
+    QVERIFY(failed.isEmpty());
+    QVERIFY(!w.results().summary.contains("warnings"));
   }
 
   void repairCurveBesideTheAligned() {
@@ -313,6 +460,30 @@ class TestStudioWindow : public QObject {
     QSettings().remove("job/settings");
   }
 
+  // A demo borrows the Models dock: when it ends (finished or stopped) the user's models are
+  // back; a demo started while another runs does not get the user's models put over its own.
+  // (A run of the user's own on a demo's models makes them the user's: nothing is put back.)
+  void demoPutsTheUsersModelsBack() {
+    const QString a = REBASIN_DEMO_DIR "/mnist-mlp-seed1.safetensors", b = REBASIN_DEMO_DIR "/mnist-mlp-seed2.safetensors";
+    MainWindow w;
+    w.setInteractive(false);
+    w.modelsDock()->setModel(0, a);
+    w.modelsDock()->setModel(1, b);
+    QSignalSpy finished(w.runner(), &JobRunner::finished);
+    QSignalSpy cancelled(w.runner(), &JobRunner::cancelled);
+    QVERIFY(w.startDemo("align"));
+    QVERIFY(w.modelsDock()->modelA() != a);  // the demo's own pair
+    QVERIFY(w.startDemo("recover"));         // replaces the align demo (its end is not reported)
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 300000);
+    QCOMPARE(w.modelsDock()->modelA(), a);
+    QCOMPARE(w.modelsDock()->modelB(), b);
+    QVERIFY(w.startDemo("align"));
+    w.stop();
+    QTRY_VERIFY_WITH_TIMEOUT(!w.runner()->isRunning() && cancelled.count() == 1, 60000);
+    QCOMPARE(w.modelsDock()->modelA(), a);
+    QCOMPARE(w.modelsDock()->modelB(), b);
+  }
+
   void openingTwoModelsSelectsAlign() {
     const QString a = REBASIN_DEMO_DIR "/mnist-mlp-seed1.safetensors";
     const QString b = REBASIN_DEMO_DIR "/mnist-mlp-seed2.safetensors";
@@ -407,6 +578,7 @@ class TestStudioWindow : public QObject {
     QVERIFY(image.width() >= 1200 && image.height() >= 800);
     const QJsonObject json = QJsonDocument::fromJson(head(report, 1 << 20)).object();
     QCOMPARE(json.value("recovered_fraction").toDouble(), 1.0);
+    reportDrawsTheReturnedPermutation(json);
   }
 
   void executableRunsTheVitDemoHeadless() {
@@ -425,6 +597,7 @@ class TestStudioWindow : public QObject {
     const QJsonObject barrier = json.value("barrier").toObject();
     QVERIFY2(barrier.value("aligned").toDouble() < barrier.value("naive").toDouble(),
              QJsonDocument(barrier).toJson().constData());
+    reportDrawsTheReturnedPermutation(json);
   }
 
   void executableRejectsBadArguments() {

@@ -77,6 +77,8 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
     method_->setItemData(method_->count() - 1, QString::fromStdString(m.summary), Qt::ToolTipRole);
   }
   method_->setCurrentText(QStringLiteral("sinkhorn"));
+  method_->setToolTip(tr("How B's units are matched to A's (hover an item for what it does); naive and random are\n"
+                         "the baselines every alignment is compared with"));
   QStringList costs;
   for (const std::string& c : align::cost_names()) costs << QString::fromStdString(c);
   cost_ = combo(body, costs, "cost");
@@ -88,26 +90,43 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
   tau_->setRange(0.001, 100);
   tau_->setDecimals(3);
   tau_->setValue(1.0);
+  tau_->setToolTip(tr("--tau: Sinkhorn's temperature; smaller gives sharper soft plans (closer to permutations)"));
   iterations_ = spin(body, 1, 1000, 20);
+  iterations_->setToolTip(tr("--iters: Sinkhorn normalisations per soft plan (rows and columns scaled in turn)"));
   lr_ = new QDoubleSpinBox(body);
   lr_->setRange(0, 100);
   lr_->setDecimals(3);
   lr_->setSpecialValueText(tr("default"));
+  lr_->setToolTip(tr("--lr: learning rate of the optimised methods (default: sinkhorn 1.5 per group times ln(n),\n"
+                     "ramped up over 10 steps; ste 1e-3)"));
   steps_ = spin(body, 0, 100000, 0, tr("default"));
+  steps_->setToolTip(tr("--steps: optimisation steps at most (default: sinkhorn 200, ste 100); the result is the best\n"
+                        "step's permutation, marked on the Objective plot"));
   patience_ = spin(body, -1, 100000, -1, tr("auto"));
   patience_->setToolTip(tr("Stop after this many steps without a better hard permutation\n"
                            "(auto: 10 for l2/l1, 50 for mid/rnd; 0: run every step)"));
   data_ = combo(body, {"mnist", "fashion-mnist", "digits", "poly1", "poly2", "poly3", "text:fortunes"}, "data");
   data_->setEditable(true);  // cifar10:PATH, text:PATH
+  data_->setToolTip(tr("--data: the data set the curves (and the data-driven methods) use - the one the models were\n"
+                       "trained on (a job warns when their metadata says otherwise); cifar10:PATH, text:PATH typed"));
   split_ = combo(body, {"test", "train"}, "split");
+  split_->setToolTip(tr("--split: the part of the data the interpolation curves and barriers are measured on"));
   points_ = spin(body, 2, 201, 25);
+  points_->setToolTip(tr("--points: lambdas from 0 (A) to 1 (B) at which loss and accuracy are measured"));
   grid_ = spin(body, 0, 101, 0, tr("off"));
   grid_->setToolTip(tr("Loss landscape over the plane through A, B and aligned B: grid side (0 = off)"));
   stream_ = combo(body, {"rotated-mnist", "permuted-mnist", "split-mnist", "split-fashion"}, "stream");
+  stream_->setToolTip(tr("The continual-learning task stream: rotated or permuted MNIST, or the classes of MNIST or\n"
+                         "Fashion-MNIST split into tasks"));
   clMethod_ = combo(body, {"rebasin-il", "finetune", "ewc", "replay", "joint"}, "clMethod");
+  clMethod_->setToolTip(tr("rebasin-il: re-basin incremental learning (the paper's); finetune, ewc, replay and joint:\n"
+                           "the baselines it is compared with"));
   tasks_ = spin(body, 2, 100, 20);
+  tasks_->setToolTip(tr("Number of tasks in the stream"));
   epochs_ = spin(body, 1, 100, 5);
+  epochs_->setToolTip(tr("Training epochs on each task"));
   trainPerTask_ = spin(body, 0, 60000, 0, tr("all"));
+  trainPerTask_->setToolTip(tr("Training samples drawn for each task (all: the whole training split)"));
   mergeTarget_ = combo(body, {"first", "universe", "universe-sinkhorn"}, "mergeTarget");
   mergeTarget_->setToolTip(tr("first: every model aligned to model A (star)\n"
                               "universe: all models jointly into a shared frame, cycle-consistent (C2M3, Frank-Wolfe)\n"
@@ -118,7 +137,9 @@ JobDock::JobDock(QWidget* parent) : QDockWidget(tr("Job"), parent) {
                          "endpoints' - align, interpolate: one more curve, the aligned line REPAIRed at every\n"
                          "point; merge: the merged model. MLP, VGG and CIFAR ResNet built-ins; uses training data"));
   device_ = combo(body, {"auto", "cpu", "cuda"}, "device");
+  device_->setToolTip(tr("--device: auto uses the GPU when there is one (the status bar shows which)"));
   seed_ = spin(body, 0, 1 << 30, 0);
+  seed_->setToolTip(tr("--seed: the same seed gives the same result, in the studio and the CLI"));
 
   form_->addRow(tr("&Task"), task_);
   form_->addRow(tr("Architecture"), recoverArch_);

@@ -2,6 +2,7 @@
 #include <ATen/ATen.h>
 
 #include "app/studio/aligned_model.h"
+#include "app/studio/job_sink.h"
 #include "common/device.h"
 #include "common/error.h"
 #include "jobs/inspect_job.h"
@@ -11,6 +12,14 @@ namespace rebasin::studio {
 void exportAlignedCheckpoint(const AlignedModel& m, const QString& path) { jobs::write_aligned(m, path.toStdString()); }
 
 void exportPermutations(const AlignedModel& m, const QString& path) { jobs::write_permutations(m, path.toStdString()); }
+
+std::shared_ptr<const AlignedModel> alignmentFromPermutations(const JobSettings& s,
+                                                              const QVector<QVector<qint64>>& permutations,
+                                                              const QString& label) {
+  std::vector<std::vector<std::int64_t>> lists;
+  for (const auto& p : permutations) lists.emplace_back(p.begin(), p.end());
+  return jobs::aligned_from_permutations(models_input(s), data_input(s), lists, label.toStdString());
+}
 
 void exportInterpolated(const AlignedModel& m, double lambda, const QString& path) {
   jobs::write_interpolated(m, lambda, path.toStdString());

@@ -67,7 +67,7 @@ int JobRunner::start(const JobSettings& settings) {
       try {
         JobOutcome out = runJob(settings, cb, j->cancel, previous);
         JobResult r{id, settings, std::move(out.summary), std::move(out.recovery), std::move(out.aligned),
-                    std::move(out.merged)};
+                    std::move(out.merged), std::move(out.permutations)};
         post(id, [this, r] {
           running_ = false;
           if (r.aligned) lastAlignment_ = r.aligned;

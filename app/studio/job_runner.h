@@ -21,6 +21,7 @@ struct JobResult {
   QVector<widgets::GroupRecovery> recovery;
   std::shared_ptr<const AlignedModel> aligned;
   std::shared_ptr<const MergedModel> merged;
+  QVector<QVector<qint64>> permutations;  // JobOutcome::permutations
 };
 
 class JobRunner : public QObject {

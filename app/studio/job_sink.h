@@ -26,12 +26,14 @@ class CallbackSink : public EventSink {
     if (!cb_.plan) return;
     widgets::PlanView v;
     v.step = p.step;
+    v.result = p.result;
     v.group = p.group;
     v.name = QString::fromStdString(p.name);
     v.size = p.size;
     v.shown = static_cast<int>(p.shown);
     v.values = QVector<float>(p.values.begin(), p.values.end());
     v.assignment = QVector<qint64>(p.assignment.begin(), p.assignment.end());
+    v.reordered = QVector<float>(p.reordered.begin(), p.reordered.end());
     v.heads = static_cast<int>(p.heads);
     v.headValues = QVector<float>(p.head_values.begin(), p.head_values.end());
     v.headAssignment = QVector<qint64>(p.head_assignment.begin(), p.head_assignment.end());

@@ -76,6 +76,7 @@ JobOutcome run_recover(const JobSettings& s, CallbackSink& sink, const CancelTok
   const jobs::RecoverReport r = jobs::run_recover(o, sink, &cancel);
   JobOutcome out;
   for (const auto& g : r.groups) out.recovery.push_back({QString::fromStdString(g.name), g.size, g.recovered_fraction});
+  for (const auto& p : r.permutations) out.permutations.push_back(QVector<qint64>(p.begin(), p.end()));
   out.summary = to_qjson(r.to_json());
   return out;
 }
@@ -84,6 +85,10 @@ JobOutcome run_align(const JobSettings& s, CallbackSink& sink, const CancelToken
   jobs::AlignJobResult r = jobs::run_align(align_job_options(s), sink, &cancel);
   JobOutcome out;
   out.summary = to_qjson(r.report.to_json());
+  for (const at::Tensor& p : r.model->perms) {
+    const at::Tensor c = p.to(at::kCPU, at::kLong).contiguous();
+    out.permutations.push_back(QVector<qint64>(c.data_ptr<std::int64_t>(), c.data_ptr<std::int64_t>() + c.numel()));
+  }
   out.aligned = std::move(r.model);
   return out;
 }

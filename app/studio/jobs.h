@@ -48,6 +48,9 @@ struct JobOutcome {
   QVector<widgets::GroupRecovery> recovery;  // recover: per group
   std::shared_ptr<const AlignedModel> aligned;  // align: for exports and later interpolation
   std::shared_ptr<const MergedModel> merged;    // merge: for the export
+  // align, recover: the permutations the run returned, one index list per group (row i ->
+  // column permutations[g][i], the plans' convention)
+  QVector<QVector<qint64>> permutations;
 };
 
 // Runs one job to the end. Throws rebasin::UserError (bad input), rebasin::Cancelled, or
@@ -63,6 +66,12 @@ void exportPermutations(const AlignedModel& model, const QString& path);
 void exportInterpolated(const AlignedModel& model, double lambda, const QString& path);
 // The merged model, under the first model's tensor names (safetensors, atomic).
 void exportMergedCheckpoint(const MergedModel& model, const QString& path);
+// An alignment rebuilt from the settings of the run that found it (models, data, key, ...) and
+// its permutations - a reopened session's, so its exports work as the run's did. Throws
+// rebasin::UserError when the models are gone or no longer fit.
+std::shared_ptr<const AlignedModel> alignmentFromPermutations(const JobSettings& settings,
+                                                              const QVector<QVector<qint64>>& permutations,
+                                                              const QString& label);
 // Which models the alignment belongs to (an interpolate job reuses it only for the same pair).
 QString alignedPair(const AlignedModel& model);
 

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "app/studio/demos.h"
+#include "common/runtime.h"
 #include "app/studio/main_window.h"
 #include "app/studio/models_dock.h"
 #include "widgets/plot_types.h"
@@ -47,6 +48,10 @@ int main(int argc, char** argv) {
       if (type == QtCriticalMsg || type == QtFatalMsg) std::fprintf(stderr, "%s\n", qPrintable(message));
     });
   QApplication app(argc, argv);
+  // The CLI's default (--threads 0: every logical core), not LibTorch's (physical cores): the
+  // thread count sets the order of floating-point sums, so the same seed gives the same numbers
+  // in both front ends only with the same count.
+  rebasin::configure_threads(0);
   QApplication::setApplicationName(QStringLiteral("rebasin-studio"));
   QApplication::setOrganizationName(QStringLiteral("rebasin"));
   QApplication::setApplicationVersion(QStringLiteral(REBASIN_VERSION));

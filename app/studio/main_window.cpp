@@ -2,6 +2,7 @@
 
 #include <QApplication>
 #include <QCloseEvent>
+#include <QJsonArray>
 #include <QLabel>
 #include <QMessageBox>
 #include <QProgressBar>
@@ -9,6 +10,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTimer>
+#include <QVBoxLayout>
 
 #include <cmath>
 #include <cstdio>
@@ -38,6 +40,7 @@ QString formatSeconds(double s) {
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setWindowTitle(tr("Rebasin Studio"));
+  baseFont_ = font();
   setWindowIcon(QIcon(QStringLiteral(":/icons/rebasin-studio.svg")));
   runner_ = new JobRunner(this);
   models_ = new ModelsDock(this);
@@ -88,7 +91,20 @@ void MainWindow::buildTabs() {
   tabs_->addTab(recovery_, tr("Recovery"));
   tabs_->addTab(continual_, tr("Continual learning"));
   tabs_->addTab(merge_, tr("Merge"));
-  setCentralWidget(tabs_);
+  // The caption bar sits above the tabs, shown in presentation mode.
+  auto* central = new QWidget(this);
+  auto* column = new QVBoxLayout(central);
+  column->setContentsMargins(0, 0, 0, 0);
+  column->setSpacing(0);
+  caption_ = new QLabel(central);
+  caption_->setObjectName(QStringLiteral("caption"));
+  caption_->setWordWrap(true);
+  caption_->setMargin(6);
+  caption_->setVisible(false);
+  column->addWidget(caption_);
+  column->addWidget(tabs_);
+  setCentralWidget(central);
+  connect(tabs_, &QTabWidget::currentChanged, this, [this](int tab) { caption_->setText(caption(tab)); });
   plans_->setPlaceholderText(tr("Run align or recover to see the transport plans"));
   curves_->setPlaceholderText(tr("Run align or interpolate to see loss and accuracy along the line from A to B"));
   landscape_->setPlaceholderText(tr("Run align or interpolate with a landscape grid to see the loss landscape"));
@@ -152,6 +168,7 @@ void MainWindow::connectRunner() {
   connect(runner_, &JobRunner::progress, this, &MainWindow::onProgress);
   connect(runner_, &JobRunner::finished, this, &MainWindow::onFinished);
   connect(runner_, &JobRunner::failed, this, &MainWindow::onFailed);
+  connect(runner_, &JobRunner::logLine, this, &MainWindow::onWarning);
   connect(runner_, &JobRunner::cancelled, this, &MainWindow::onCancelled);
   connect(runner_, &JobRunner::stepAvailable, this, [this](const widgets::ObjectiveSample& s) {
     results_.steps.push_back(s);
@@ -162,6 +179,7 @@ void MainWindow::connectRunner() {
     results_.plans.insert(p.group, p);
     plans_->setPlaceholderVisible(false);
     plans_->setPlan(p);
+    if (p.result) objective_->setChosenStep(p.step);
   });
   connect(runner_, &JobRunner::curvePointAvailable, this, [this](const widgets::CurveSample& c) {
     results_.addCurvePoint(c);
@@ -209,6 +227,12 @@ void MainWindow::stop() {
 
 void MainWindow::onStarted(int, const JobSettings& s) {
   running_ = s;
+  // The user's own run on the models in the dock makes them the user's (nothing to put back).
+  if (!startingDemo_) demoModelsShown_ = false, demoJob_ = 0;
+  // A run that fails gives back what was shown before it (onFailed).
+  resultsBefore_ = results_;
+  warnings_.clear();
+  status_->setToolTip({});
   const int curvesBefore = int(results_.curves.size());
   results_.clearForJob(s);
   const bool curvesCleared = results_.curves.size() != curvesBefore || curvesBefore == 0;
@@ -268,7 +292,14 @@ void MainWindow::onProgress(const JobProgress& p) {
 }
 
 void MainWindow::onFinished(const JobResult& r) {
+  restoreUserModels(r.id);
   results_.summary = r.summary;
+  if (!r.permutations.isEmpty()) results_.permutations = r.permutations;
+  if (r.aligned && r.settings.task == Task::Align) {
+    shownAlignment_ = r.aligned;
+    results_.alignment = r.settings.toJson();
+    results_.alignment["label"] = r.summary.value("label");
+  }
   if (!r.recovery.isEmpty()) {
     results_.recovery = r.recovery;
     recovery_->setPlaceholderVisible(false);
@@ -294,12 +325,30 @@ void MainWindow::onFinished(const JobResult& r) {
   // The whole job's time where a report has it (merge: "seconds" is the merge's own).
   const QString secondsKey = r.summary.contains("total_seconds") ? QStringLiteral("total_seconds") : QStringLiteral("seconds");
   if (r.summary.contains(secondsKey)) text += tr(" (%1)").arg(formatSeconds(r.summary.value(secondsKey).toDouble()));
+  // Warnings stay in view with the result they qualify (and in the report).
+  if (!warnings_.isEmpty()) {
+    text += tr(" - warning: %1").arg(warnings_.first());
+    results_.summary["warnings"] = QJsonArray::fromStringList(warnings_);
+  }
   status_->setText(text);
   if (r.settings.task == Task::Recover) tabs_->setCurrentIndex(kPlansTab);
   if (demoActive_) finishDemo(0, {});
 }
 
-void MainWindow::onFailed(int, const QString& message) {
+void MainWindow::onWarning(const QString& line) {
+  QString text = line;
+  if (text.startsWith(QStringLiteral("note: "))) text = text.mid(6);
+  warnings_ << text;
+  status_->setText(tr("Warning: %1").arg(text));
+  status_->setToolTip(warnings_.join('\n'));
+  if (!interactive_) std::fprintf(stderr, "rebasin-studio: warning: %s\n", qPrintable(text));
+}
+
+void MainWindow::onFailed(int id, const QString& message) {
+  restoreUserModels(id);
+  // Nothing of the failed run replaces what was shown: the results from before it come back.
+  results_ = resultsBefore_;
+  redrawFromResults();
   job_->setRunning(false);
   progress_->setRange(0, 1000);
   progress_->setValue(0);
@@ -308,7 +357,8 @@ void MainWindow::onFailed(int, const QString& message) {
   reportError(tr("The job failed"), message);
 }
 
-void MainWindow::onCancelled(int) {
+void MainWindow::onCancelled(int id) {
+  restoreUserModels(id);
   job_->setRunning(false);
   progress_->setRange(0, 1000);
   progress_->setValue(0);
@@ -337,13 +387,30 @@ bool MainWindow::startDemo(const QString& name, const DemoOutputs& outputs) {
   if (demoShown_.isEmpty() || job_->settings().toJson() != demoShown_) userSettings_ = job_->settings().toJson();
   job_->setSettings(s);
   demoShown_ = job_->settings().toJson();
+  if (!demoModelsShown_) userModels_ = {models_->arch(), models_->modelA(), models_->modelB(), models_->moreModels()};
+  demoModelsShown_ = true;
   models_->setArch(s.arch);
   models_->setModel(0, s.modelA);
   models_->setModel(1, s.modelB);
+  models_->setMoreModels({});
   demoActive_ = !outputs.screenshot.isEmpty() || !outputs.report.isEmpty() || !outputs.plotsDir.isEmpty();
   demoOutputs_ = outputs;
-  runner_->start(s);
+  startingDemo_ = true;
+  demoJob_ = runner_->start(s);
+  startingDemo_ = false;
   return true;
+}
+
+void MainWindow::restoreUserModels(int endedJob) {
+  // Only the latest demo's end counts: a demo replaced by another must not put the user's
+  // models over the new demo's.
+  if (!demoModelsShown_ || endedJob != demoJob_ || demoActive_) return;
+  demoModelsShown_ = false;
+  demoJob_ = 0;
+  models_->setArch(userModels_.arch);
+  models_->setModel(0, userModels_.a);
+  models_->setModel(1, userModels_.b);
+  models_->setMoreModels(userModels_.more);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -3,9 +3,12 @@
 // only receives value types and draws them, so the GUI thread never waits on a job.
 #pragma once
 
+#include <QJsonArray>
 #include <QJsonObject>
+#include <QFont>
 #include <QMainWindow>
 #include <QPointer>
+#include <QStringList>
 
 #include "app/studio/job_runner.h"
 #include "app/studio/results.h"
@@ -47,6 +50,19 @@ class MainWindow : public QMainWindow {
   JobDock* jobDock() const { return job_; }
   QTabWidget* tabs() const { return tabs_; }
   const Results& results() const { return results_; }
+  // Presentation mode (View menu, F11): full screen, text at least x1.5 and a caption bar that
+  // says what the current view shows; off restores the window and text size from before.
+  void setPresentation(bool on);
+  bool presentation() const { return presentation_; }
+  // Text of the whole window (docks, tabs, plots) at `scale` times the application's size.
+  void setTextScale(double scale);
+  double textScale() const { return textScale_; }
+  // One sentence on what a tab shows and what to look for (the caption bar's text).
+  QString caption(int tab) const;
+  // Help > "What is re-basin?" and "Keyboard shortcuts" as HTML (offline, shown in a dialog).
+  static QString aboutRebasinHtml();
+  QString shortcutsHtml() const;
+
   // Interactive windows show errors in dialogs; headless runs only print them.
   void setInteractive(bool interactive) { interactive_ = interactive; }
 
@@ -74,6 +90,9 @@ class MainWindow : public QMainWindow {
  private:
   void buildTabs();
   void buildMenus();
+  void buildViewMenu(QMenu* view);   // main_window_view.cpp
+  void buildHelpPages(QMenu* help);  // main_window_view.cpp
+  void showHtml(const QString& title, const QString& html);
   void connectRunner();
   void rebuildRecentMenu();
   void redrawFromResults();
@@ -81,8 +100,11 @@ class MainWindow : public QMainWindow {
   void onProgress(const JobProgress& p);
   void onFinished(const JobResult& r);
   void onFailed(int id, const QString& message);
+  void onWarning(const QString& line);  // a job's warning note: status bar, kept for its result
   void onCancelled(int id);
   void finishDemo(int exitCode, const QString& message);
+  // The report's groups with each one's drawn assignment and returned permutation (demo reports).
+  QJsonArray drawnEvidence(const QJsonArray& groups) const;
   void reportError(const QString& title, const QString& message);
   void selectAlignForPair();
   void selectMergeForSet();
@@ -98,6 +120,11 @@ class MainWindow : public QMainWindow {
   ModelsDock* models_ = nullptr;
   JobDock* job_ = nullptr;
   QTabWidget* tabs_ = nullptr;
+  QLabel* caption_ = nullptr;  // presentation mode's caption bar above the tabs
+  bool presentation_ = false;
+  double textScale_ = 1.0, scaleBeforePresentation_ = 1.0;
+  bool maximizedBeforePresentation_ = false;
+  QFont baseFont_;
   widgets::PlanHeatmap* plans_ = nullptr;
   widgets::CurvesPlot* curves_ = nullptr;
   widgets::LandscapePlot* landscape_ = nullptr;
@@ -110,11 +137,27 @@ class MainWindow : public QMainWindow {
   QLabel* device_ = nullptr;
   QMenu* recentMenu_ = nullptr;
   Results results_;
+  Results resultsBefore_;  // what was shown before the running job (restored if it fails)
+  QStringList warnings_;   // the running job's warnings
+  // The alignment whose results are shown: the last align run's, or one rebuilt from a reopened
+  // session (currentAlignment); exports use it, never an older run's.
+  std::shared_ptr<const AlignedModel> shownAlignment_;
+  std::shared_ptr<const AlignedModel> currentAlignment(QString* error);
   JobSettings running_;
   bool interactive_ = true;
   bool landscapeGridSet_ = false;
   bool demoActive_ = false;
   DemoOutputs demoOutputs_;
+  // The user's models while a demo's are in the Models dock: put back when the demo's job ends
+  // (interactive windows; a headless demo run shows the demo's models in its screenshot).
+  struct UserModels {
+    QString arch, a, b;
+    QStringList more;
+  } userModels_;
+  bool demoModelsShown_ = false;
+  bool startingDemo_ = false;  // inside startDemo's runner_->start (onStarted runs synchronously)
+  int demoJob_ = 0;
+  void restoreUserModels(int endedJob);
   QJsonObject userSettings_;   // the settings before the first demo (valid while demoShown_ is set)
   QJsonObject demoShown_;      // the settings a demo put in the Job dock; empty when none did
   double lastLog_ = -1;

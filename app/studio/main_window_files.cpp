@@ -136,12 +136,7 @@ void MainWindow::buildMenus() {
   job->addAction(tr("&Run"), QKeySequence(tr("Ctrl+R")), this, [this] { run(); });
   job->addAction(tr("&Stop"), QKeySequence(Qt::Key_Escape), this, &MainWindow::stop);
 
-  QMenu* view = menuBar()->addMenu(tr("&View"));
-  view->addAction(models_->toggleViewAction());
-  view->addAction(job_->toggleViewAction());
-  for (int i = 0; i < tabs_->count(); ++i)
-    view->addAction(tabs_->tabText(i), QKeySequence(QStringLiteral("Alt+%1").arg(i + 1)), this,
-                    [this, i] { tabs_->setCurrentIndex(i); });
+  buildViewMenu(menuBar()->addMenu(tr("&View")));
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   QMenu* demos = help->addMenu(tr("&Demos"));
@@ -162,6 +157,8 @@ void MainWindow::buildMenus() {
     a->setToolTip(tr("Demo: %1 (no files needed)").arg(e.text));
     demoBar->addAction(a);
   }
+  help->addSeparator();
+  buildHelpPages(help);
   help->addAction(tr("&About"), this, [this] {
     QMessageBox::about(this, tr("About Rebasin Studio"),
                        tr("<b>Rebasin Studio %1</b><p>Aligns neural networks by permutation with Sinkhorn "
@@ -208,21 +205,35 @@ bool MainWindow::exportMerged(const QString& path, QString* error) {
 }
 
 bool MainWindow::exportAligned(const QString& path, QString* error) {
-  auto model = runner_->lastAlignment();
-  if (!model) return *error = tr("no alignment yet: run an align job first"), false;
+  auto model = currentAlignment(error);
+  if (!model) return false;
   return attempt(error, [&] { exportAlignedCheckpoint(*model, path); });
 }
 
 bool MainWindow::exportPermutationFile(const QString& path, QString* error) {
-  auto model = runner_->lastAlignment();
-  if (!model) return *error = tr("no alignment yet: run an align job first"), false;
+  auto model = currentAlignment(error);
+  if (!model) return false;
   return attempt(error, [&] { exportPermutations(*model, path); });
 }
 
 bool MainWindow::exportInterpolatedModel(double lambda, const QString& path, QString* error) {
-  auto model = runner_->lastAlignment();
-  if (!model) return *error = tr("no alignment yet: run an align job first"), false;
+  auto model = currentAlignment(error);
+  if (!model) return false;
   return attempt(error, [&] { exportInterpolated(*model, lambda, path); });
+}
+
+std::shared_ptr<const AlignedModel> MainWindow::currentAlignment(QString* error) {
+  if (shownAlignment_) return shownAlignment_;
+  if (results_.permutations.isEmpty() || results_.alignment.isEmpty()) {
+    *error = tr("no alignment yet: run an align job first");
+    return nullptr;
+  }
+  // A reopened session: the alignment again from its models and permutations (kept once built).
+  attempt(error, [&] {
+    shownAlignment_ = alignmentFromPermutations(JobSettings::fromJson(results_.alignment), results_.permutations,
+                                                results_.alignment.value("label").toString());
+  });
+  return shownAlignment_;
 }
 
 bool MainWindow::saveSession(const QString& path, QString* error) {
@@ -253,6 +264,7 @@ bool MainWindow::openSession(const QString& path, QString* error) {
   models_->setModel(1, s.modelB);
   models_->setMoreModels(s.moreModels);
   results_ = Results::fromJson(session.value("results").toObject());
+  shownAlignment_.reset();  // the session's alignment, rebuilt when an export needs it
   redrawFromResults();
   tabs_->setCurrentIndex(session.value("current_tab").toInt());
   return true;
@@ -263,6 +275,8 @@ void MainWindow::redrawFromResults() {
   merge_->setView(results_.merge);
   for (const auto& p : results_.plans) plans_->setPlan(p);
   for (const auto& s : results_.steps) objective_->addSample(s);
+  for (const auto& p : results_.plans)
+    if (p.result) objective_->setChosenStep(p.step);
   for (const auto& c : results_.curves) curves_->addPoint(c);
   if (!results_.recovery.isEmpty()) recovery_->setGroups(results_.recovery);
   if (!results_.taskRows.isEmpty()) continual_->setTaskCount(results_.taskRows.first().tasks);
@@ -279,6 +293,28 @@ void MainWindow::redrawFromResults() {
   showPlaceholders(results_.plans.isEmpty(), results_.curves.isEmpty(), results_.landscape.isEmpty(),
                    results_.steps.isEmpty(), results_.recovery.isEmpty(), results_.taskRows.isEmpty(),
                    results_.merge.models.isEmpty());
+}
+
+QJsonArray MainWindow::drawnEvidence(const QJsonArray& groups) const {
+  // Per group what the plan view draws and what the run returned, in one convention (row i ->
+  // column), so a headless run shows whether the view tells the truth.
+  QJsonArray out;
+  const auto list = [](const QVector<qint64>& v) {
+    QJsonArray a;
+    for (qint64 x : v) a.append(double(x));
+    return a;
+  };
+  for (auto it = results_.plans.constBegin(); it != results_.plans.constEnd(); ++it) {
+    const int g = it.key();
+    QJsonObject o = g < groups.size() ? groups[g].toObject() : QJsonObject{};
+    o["name"] = it->name;
+    o["drawn_step"] = it->step;
+    o["drawn_is_result"] = plans_->showsResult(g);
+    o["drawn_assignment"] = list(plans_->drawnAssignment(g));
+    if (g < results_.permutations.size()) o["permutation"] = list(results_.permutations[g]);
+    out.append(o);
+  }
+  return out.isEmpty() ? groups : out;
 }
 
 void MainWindow::finishDemo(int exitCode, const QString& message) {
@@ -299,6 +335,7 @@ void MainWindow::finishDemo(int exitCode, const QString& message) {
     if (ok && !demoOutputs_.report.isEmpty()) {
       QJsonObject report = results_.summary;
       report["settings"] = running_.toJson();
+      report["groups"] = drawnEvidence(report.value("groups").toArray());
       ok = writeAtomically(demoOutputs_.report, QJsonDocument(report).toJson(), &error);
     }
     if (ok && !demoOutputs_.screenshot.isEmpty()) ok = widgets::exportWidget(this, demoOutputs_.screenshot, &error);

@@ -34,10 +34,10 @@ void Results::clearForJob(const JobSettings& job) {
   const QString pair = job.modelA + "|" + job.modelB;
   switch (job.task) {
     case Task::Recover:
-      steps.clear(), plans.clear(), recovery.clear();
+      steps.clear(), plans.clear(), recovery.clear(), permutations.clear(), alignment = {};
       break;
     case Task::Align:
-      steps.clear(), plans.clear();
+      steps.clear(), plans.clear(), permutations.clear(), alignment = {};
       [[fallthrough]];
     case Task::Interpolate:
       landscape.clear();
@@ -80,6 +80,8 @@ QJsonObject Results::toJson() const {
   for (const auto& x : plans) {
     QJsonObject o{{"step", x.step}, {"group", x.group}, {"name", x.name}, {"size", double(x.size)},
                   {"shown", x.shown}, {"values", array(x.values)}, {"assignment", array(x.assignment)}};
+    if (x.result) o["result"] = true;
+    if (!x.reordered.isEmpty()) o["reordered"] = array(x.reordered);
     if (x.heads > 1) {
       o["heads"] = x.heads;
       o["head_values"] = array(x.headValues);
@@ -96,8 +98,10 @@ QJsonObject Results::toJson() const {
                       {"naive_average", number(merge.naiveAverage)},
                       {"ensemble", number(merge.ensemble)},
                       {"split", merge.split}};
+  QJsonArray perms;
+  for (const auto& x : permutations) perms.append(array(x));
   return {{"objective", s}, {"curves", c}, {"recovery", r}, {"continual", t}, {"landscape", l},
-          {"plans", p}, {"merge", m}, {"summary", summary}, {"curves_pair", curvesPair}};
+          {"plans", p}, {"permutations", perms}, {"alignment", alignment}, {"merge", m}, {"summary", summary}, {"curves_pair", curvesPair}};
 }
 
 Results Results::fromJson(const QJsonObject& j) {
@@ -137,18 +141,23 @@ Results Results::fromJson(const QJsonObject& j) {
     const QJsonObject o = v.toObject();
     widgets::PlanView p;
     p.step = o.value("step").toInt();
+    p.result = o.value("result").toBool();
     p.group = o.value("group").toInt();
     p.name = o.value("name").toString();
     p.size = qint64(o.value("size").toDouble());
     p.shown = o.value("shown").toInt();
     p.values = vectorOf<float>(o.value("values"));
     p.assignment = vectorOf<qint64>(o.value("assignment"));
+    p.reordered = vectorOf<float>(o.value("reordered"));
+    if (p.reordered.size() != qint64(p.shown) * p.shown) p.reordered.clear();
     p.heads = std::max(1, o.value("heads").toInt(1));
     p.headValues = vectorOf<float>(o.value("head_values"));
     p.headAssignment = vectorOf<qint64>(o.value("head_assignment"));
     p.innerValues = vectorOf<float>(o.value("inner_values"));
     if (p.values.size() == qint64(p.shown) * p.shown) out.plans.insert(p.group, p);
   }
+  for (const QJsonValue& v : j.value("permutations").toArray()) out.permutations.push_back(vectorOf<qint64>(v));
+  out.alignment = j.value("alignment").toObject();
   const QJsonObject m = j.value("merge").toObject();
   for (const QJsonValue& v : m.value("models").toArray()) out.merge.models << v.toString();
   out.merge.before = vectorOf<double>(m.value("before"));

@@ -22,6 +22,8 @@ struct Results {
   QVector<TaskRow> taskRows;
   QVector<LandscapeRowView> landscape;
   QMap<int, widgets::PlanView> plans;  // latest per group
+  QVector<QVector<qint64>> permutations;  // the last align/recover's result, per group
+  QJsonObject alignment;  // align: the settings of the run they are from (+ "label"), for exports
   widgets::MergeView merge;            // the last merge job's barriers and accuracies
   QJsonObject summary;                 // the last finished job's report
 

@@ -14,6 +14,7 @@
 #include "jobs/evaluate_pair.h"
 #include "nn/permutation_file.h"
 #include "nn/permute.h"
+#include "ot/permutation.h"
 
 namespace rebasin::jobs {
 
@@ -60,6 +61,7 @@ AlignJobResult run_align(const AlignJobOptions& o, EventSink& sink, const Cancel
   rep.device = device_name(device);
   rep.seconds = r.seconds;
   rep.steps = r.steps;
+  rep.chosen_step = r.chosen_step;
   rep.final_cost = r.cost;
   rep.groups = group_reports(arch.spec(), r.perms);
   if (p.data) {
@@ -72,6 +74,26 @@ AlignJobResult run_align(const AlignJobOptions& o, EventSink& sink, const Cancel
   if (!o.perm_out.empty()) write_permutations(m, o.perm_out);
   out.model = std::move(p.model);
   return out;
+}
+
+std::shared_ptr<AlignedModel> aligned_from_permutations(const ModelsInput& models, const DataInput& data,
+                                                        const std::vector<std::vector<std::int64_t>>& perms,
+                                                        const std::string& label) {
+  EventSink quiet;
+  PairData p = load_pair_data(models, data, c10::kCPU, quiet);
+  AlignedModel& m = *p.model;
+  const auto& groups = m.pair.arch->spec().groups();
+  require(perms.size() == groups.size(), "the saved alignment has " + std::to_string(perms.size()) +
+                                             " permutations, the models have " + std::to_string(groups.size()) +
+                                             " groups: they changed since it was saved");
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    at::Tensor t = at::tensor(at::ArrayRef<std::int64_t>(perms[g]), at::kLong);
+    ot::check_permutation(t, groups[g].size);
+    m.perms.push_back(t);
+  }
+  m.label = label;
+  m.aligned = nn::permute(m.pair.arch->spec(), m.pair.b, m.perms);
+  return std::move(p.model);
 }
 
 void write_aligned(const AlignedModel& m, const std::string& path) {

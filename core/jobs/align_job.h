@@ -58,6 +58,13 @@ struct AlignJobResult {
 // Cancelled when `cancel` fires.
 AlignJobResult run_align(const AlignJobOptions& options, EventSink& sink, const CancelToken* cancel = nullptr);
 
+// An alignment found earlier (a reopened session's), rebuilt from its models and permutations
+// (row i -> unit perms[g][i] of B, one list per group) so that every export works again.
+// UserError when the models are gone or the lists do not fit their groups.
+std::shared_ptr<AlignedModel> aligned_from_permutations(const ModelsInput& models, const DataInput& data,
+                                                        const std::vector<std::vector<std::int64_t>>& perms,
+                                                        const std::string& label);
+
 // Per group: name, size, heads and the fraction of units the permutation moves.
 std::vector<GroupReport> group_reports(const nn::PermutationSpec& spec, const std::vector<at::Tensor>& perms);
 

@@ -67,6 +67,16 @@ void check_data_fits(const nn::Architecture& arch, const data::Dataset& set, con
   }
 }
 
+std::vector<std::string> recorded_data_warnings(const nn::ModelPair& pair, const DataInput& in) {
+  std::vector<std::string> out;
+  if (!in.given()) return out;
+  for (const auto& [which, recorded] : {std::pair<const char*, const std::string&>{"A", pair.a_data}, {"B", pair.b_data}})
+    if (!recorded.empty() && recorded != in.data)
+      out.push_back(std::string("model ") + which + " was trained on " + recorded + " (its metadata) but the data is " +
+                    in.data + ": its accuracy and the barriers measure another task; choose --data " + recorded);
+  return out;
+}
+
 nn::ModelPair load_models(const ModelsInput& in, const nn::ModelIO& io) {
   require(!in.a.empty() && !in.b.empty(), "open model A and model B first");
   return nn::load_model_pair(in.a, in.b, in.arch, io, in.key, in.residual);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "data/dataset.h"
 #include "nn/architecture.h"
@@ -33,6 +34,11 @@ data::DataOptions data_options(const DataInput& in, std::uint64_t seed);
 data::Splits load_data(const DataInput& in, std::uint64_t seed);
 // train::check_data_fits, its message pointing at --input when the image shapes differ.
 void check_data_fits(const nn::Architecture& arch, const data::Dataset& set, const DataInput& in);
+
+// Warnings (one line each, empty when none) where the data contradicts what `rebasin train`
+// recorded in a model's metadata: a model evaluated on another data set than it was trained on
+// measures chance-level accuracy and meaningless barriers.
+std::vector<std::string> recorded_data_warnings(const nn::ModelPair& pair, const DataInput& in);
 
 // Both models as one architecture's parameter sets (nn::load_model_pair), with `io` from data.
 nn::ModelPair load_models(const ModelsInput& in, const nn::ModelIO& io = {});

@@ -30,6 +30,12 @@ ModelPair load_model_pair(const std::string& a_path, const std::string& b_path, 
     if (const std::string note = io::nesting_note(path, ck); !note.empty()) p.notes.push_back(note);
   // B must fit the architecture A was mapped onto (not a second auto-detection); a graph
   // model is not derived twice: B's tensors are matched to it by name.
+  const auto recorded = [](const io::Checkpoint& ck, const char* key) {
+    const auto it = ck.metadata.find(key);
+    return it == ck.metadata.end() ? std::string() : it->second;
+  };
+  p.a_data = recorded(a_file, "data"), p.b_data = recorded(p.b_file, "data");
+  p.a_accuracy = recorded(a_file, "test_accuracy"), p.b_accuracy = recorded(p.b_file, "test_accuracy");
   nn::MappedModel mb;
   mb.params = nn::bind_checkpoint(p.b_file.tensors, *ma.arch, &mb.stored_names);
   nn::check_same_layout(ma.params, mb.params);

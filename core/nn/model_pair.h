@@ -21,6 +21,9 @@ struct ModelPair {
   io::Checkpoint b_file;               // B as stored: its names and dtypes, for writing B back
   std::vector<std::string> b_names;    // stored name of each spec entry ("" when absent)
   std::vector<std::string> notes;      // which entry of a nested checkpoint was taken (io::nesting_note)
+  // What `rebasin train` recorded in each file's metadata (empty when not recorded): the data
+  // set trained on, and the test accuracy reached (a fraction, as text).
+  std::string a_data, b_data, a_accuracy, b_accuracy;
 };
 
 // `key` (torch.save files, both models) takes the state dict under that top-level key
