@@ -4,6 +4,7 @@
 #include <QtTest/QtTest>
 
 #include <QComboBox>
+#include <QLabel>
 #include <QElapsedTimer>
 #include <QSet>
 #include <QToolTip>
@@ -16,8 +17,10 @@
 #include "widgets/curves_plot.h"
 #include "widgets/landscape_plot.h"
 #include "widgets/merge_plot.h"
+#include "widgets/method_table.h"
 #include "widgets/objective_plot.h"
 #include "widgets/plan_heatmap.h"
+#include "widgets/plan_history.h"
 #include "widgets/plan_layout.h"
 #include "widgets/plot_theme.h"
 #include "widgets/qcp.h"
@@ -222,6 +225,61 @@ class TestWidgets : public QObject {
     w.setReorder(false);
     QVERIFY(!w.exactReorder());
     QVERIFY(!w.plot()->xAxis->label().contains("reordered"));
+  }
+
+  // A finished run can be replayed: every frame is kept, a replay plays them in order and ends
+  // on the latest (the result); a frame can be picked and its step is said; the colour scale
+  // can be fixed at 0..1 so frames compare.
+  void heatmapReplaysARun() {
+    PlanHeatmap w;
+    for (int step = 1; step <= 10; ++step) {
+      PlanView p = makePlan(0, 8, 8, randomPermutation(8, step));
+      p.step = step;
+      p.result = step == 10;
+      w.setPlan(p);
+    }
+    QCOMPARE(w.frameCount(), 10);
+    QCOMPARE(w.shownFrame(), -1);
+    QCOMPARE(w.stepText(), QStringLiteral("result: the permutation returned (step 10)"));
+    w.showFrame(3);
+    QCOMPARE(w.stepText(), QStringLiteral("step 4"));
+    QCOMPARE(w.overlayPointCount(), 8);
+    // A frame arriving while an earlier one is shown does not move the view.
+    PlanView late = makePlan(0, 8, 8, randomPermutation(8, 11));
+    late.step = 11;
+    w.setPlan(late);
+    QCOMPARE(w.stepText(), QStringLiteral("step 4"));
+    QCOMPARE(w.frameCount(), 11);
+    w.replay(0.2);
+    QVERIFY(w.isReplaying());
+    QCOMPARE(w.stepText(), QStringLiteral("step 1"));
+    QTRY_VERIFY_WITH_TIMEOUT(!w.isReplaying(), 10000);
+    QCOMPARE(w.shownFrame(), -1);
+    QCOMPARE(w.stepText(), QStringLiteral("step 11"));
+
+    const float peak = *std::max_element(late.values.begin(), late.values.end());
+    QCOMPARE(w.scaleMax(), double(peak));
+    w.setFixedScale(true);
+    QCOMPARE(w.scaleMax(), 1.0);
+    w.clear();
+    QCOMPARE(w.frameCount(), 0);
+  }
+
+  void planHistoryStaysInItsBudget() {
+    PlanHistory h;
+    const PlanView p = makePlan(0, 64, 64, randomPermutation(64, 1));  // 16 KiB of values
+    const qint64 one = qint64(sizeof(float)) * 64 * 64 + qint64(sizeof(qint64)) * 64;
+    h.setBudget(40 * one);
+    for (int step = 0; step < 100; ++step) {
+      PlanView f = p;
+      f.step = step;
+      h.add(f);
+    }
+    QVERIFY(h.bytes() <= 40 * one);
+    QVERIFY(h.frameCount(0) >= 20);
+    QCOMPARE(h.frame(0, 0)->step, 0);                     // the first frame is kept
+    QCOMPARE(h.frame(0, h.frameCount(0) - 1)->step, 99);  // and the latest
+    for (int i = 1; i < h.frameCount(0); ++i) QVERIFY(h.frame(0, i)->step > h.frame(0, i - 1)->step);
   }
 
   void heatmapToolTip_data() {
@@ -473,6 +531,24 @@ class TestWidgets : public QObject {
     QCOMPARE(w.barrierLabelRects().size(), 2);
     Q_EMIT w.plot()->legendClick(w.plot()->legend, entry, &click);
     QVERIFY(w.curveVisible("sinkhorn-l2"));
+
+    // The comparison table: a row per curve with its numbers; its check box hides the curve.
+    MethodTable* table = w.methodTable();
+    QCOMPARE(table->rowCount(), 3);
+    QCOMPARE(table->text(0, 0), QStringLiteral("weight"));
+    QCOMPARE(table->text(0, 1), QStringLiteral("0.3000"));  // barrier
+    QCOMPARE(table->text(0, 2), QStringLiteral("1.3000"));  // loss at lambda 0.5
+    QCOMPARE(table->text(0, 3), QStringLiteral("90.00%"));
+    QCOMPARE(table->text(0, 4), QStringLiteral("-"));       // seconds: not told yet
+    w.setCurveInfo("weight", 2.5, 3);
+    QCOMPARE(table->text(0, 4), QStringLiteral("2.5"));
+    QCOMPARE(table->text(0, 5), QStringLiteral("3"));
+    QCOMPARE(table->text(2, 1), QStringLiteral("0.3020"));
+    table->item(1, 0)->setCheckState(Qt::Unchecked);
+    QTRY_VERIFY(!w.curveVisible("sinkhorn-l2"));
+    QCOMPARE(table->item(1, 0)->checkState(), Qt::Unchecked);
+    table->item(1, 0)->setCheckState(Qt::Checked);
+    QTRY_VERIFY(w.curveVisible("sinkhorn-l2"));
   }
 
   void curvesSplitsAndRender() {
@@ -623,6 +699,16 @@ class TestWidgets : public QObject {
     QCOMPARE(w.barrierScaleMax(), 0.8);  // one scale for both matrices: the largest barrier
     const QImage image = w.plot()->toPixmap(1200, 500).toImage();
     QVERIFY(!image.isNull());
+    // Accuracy bars start at 0 (a gap of 1.5 points must not look like half the bar), and the
+    // axes name the models by file.
+    QCPAxisRect* bars = nullptr;
+    for (QCPAxisRect* rect : w.plot()->axisRects())
+      if (rect->axis(QCPAxis::atLeft)->range().upper == 104) bars = rect;  // room above 100% for labels
+    QVERIFY(bars);
+    QCOMPARE(bars->axis(QCPAxis::atLeft)->range().lower, 0.0);
+    auto* ticker = dynamic_cast<QCPAxisTickerText*>(bars->axis(QCPAxis::atBottom)->ticker().data());
+    QVERIFY(ticker);
+    QCOMPARE(ticker->ticks().value(2), QStringLiteral("2: m2"));
     // A view whose matrices do not fit its models is drawn as not measured, not read past its end.
     MergeView bad;
     bad.models = QStringList{"a", "b"};

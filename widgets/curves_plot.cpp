@@ -5,11 +5,13 @@
 #include <QFontMetricsF>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "widgets/curve_barrier.h"
+#include "widgets/method_table.h"
 #include "widgets/plot_theme.h"
 #include "widgets/qcp.h"
 
@@ -72,6 +74,12 @@ CurvesPlot::CurvesPlot(QWidget* parent) : PlotFrame(parent) {
     }
   });
   connect(p, &QCustomPlot::beforeReplot, this, &CurvesPlot::layoutBarrierLabels);
+  m_table = new MethodTable(this);
+  m_table->setVisible(false);
+  static_cast<QVBoxLayout*>(layout())->addWidget(m_table);
+  // Queued: the table rebuilds its rows when a curve is shown or hidden, which must not happen
+  // inside its own itemChanged.
+  connect(m_table, &MethodTable::visibilityToggled, this, &CurvesPlot::setCurveVisible, Qt::QueuedConnection);
   connect(p, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent*) {
     m_lossRect->axis(QCPAxis::atBottom)->setRange(-0.02, 1.02);
     rescaleValueAxes();
@@ -108,6 +116,7 @@ void CurvesPlot::setCurveVisible(const QString& curve, bool visible) {
   if (auto* entry = plot()->legend->itemWithPlottable(g.loss))
     entry->setTextColor(visible ? palette().color(QPalette::Text) : palette().color(QPalette::Disabled, QPalette::Text));
   rescaleValueAxes();
+  refreshTable();
   requestReplot();
 }
 
@@ -164,9 +173,37 @@ void CurvesPlot::clear() {
   m_graphics.clear();
   m_curves.clear();
   m_data.clear();
+  m_info.clear();
   m_splitChosen = false;
   rescaleValueAxes();
+  refreshTable();
   requestReplot();
+}
+
+void CurvesPlot::setCurveInfo(const QString& curve, double seconds, int steps) {
+  m_info[curve] = {seconds, steps};
+  refreshTable();
+}
+
+void CurvesPlot::refreshTable() {
+  QVector<MethodRow> rows;
+  for (const QString& curve : std::as_const(m_curves)) {
+    MethodRow row;
+    row.curve = curve;
+    row.colour = colorFor(curve);
+    row.visible = !m_graphics.contains(curve) || curveVisible(curve);
+    row.barrier = barrier(curve, m_split);
+    if (const Series* s = series(curve, m_split); s && !s->empty()) {
+      // The measured point nearest the midpoint.
+      auto mid = s->lower_bound(0.5);
+      if (mid == s->end() || (mid != s->begin() && 0.5 - std::prev(mid)->first < mid->first - 0.5)) mid = std::prev(mid);
+      row.midLoss = mid->second.loss;
+      row.midAccuracy = mid->second.accuracy;
+    }
+    if (auto it = m_info.constFind(curve); it != m_info.constEnd()) row.seconds = it->first, row.steps = it->second;
+    rows << row;
+  }
+  m_table->setRows(rows);
 }
 
 const CurvesPlot::Series* CurvesPlot::series(const QString& curve, const QString& split) const {
@@ -211,6 +248,7 @@ void CurvesPlot::addPoint(const CurveSample& sample) {
   if (sample.split == m_split) {
     refreshCurve(sample.curve);
     rescaleValueAxes();
+    refreshTable();
     requestReplot();
   }
 }
@@ -226,6 +264,7 @@ void CurvesPlot::setSplit(const QString& split) {
     refreshCurve(curve);
   }
   rescaleValueAxes();
+  refreshTable();
   requestReplot();
 }
 

@@ -23,6 +23,8 @@ class QCPItemText;
 
 namespace rebasin::widgets {
 
+class MethodTable;
+
 class CurvesPlot : public PlotFrame {
   Q_OBJECT
 
@@ -44,6 +46,10 @@ class CurvesPlot : public PlotFrame {
   // set the value axes' range.
   void setCurveVisible(const QString& curve, bool visible);
   bool curveVisible(const QString& curve) const;
+  // What the alignment behind a curve took (the comparison table's seconds and steps).
+  void setCurveInfo(const QString& curve, double seconds, int steps);
+  // The comparison table under the plots: one row per curve.
+  MethodTable* methodTable() const { return m_table; }
   // Pixel rectangles of the barrier labels as last laid out (for tests: they do not overlap).
   QVector<QRectF> barrierLabelRects() const;
 
@@ -77,6 +83,7 @@ class CurvesPlot : public PlotFrame {
   // Moves barrier labels up until none overlaps another (before every replot: pixel sizes
   // depend on the axes' ranges and the font).
   void layoutBarrierLabels();
+  void refreshTable();
 
   QComboBox* m_splitBox = nullptr;
   QCPAxisRect* m_lossRect = nullptr;
@@ -87,6 +94,8 @@ class CurvesPlot : public PlotFrame {
   std::map<std::pair<QString, QString>, Series> m_data;  // (curve, split) -> points
   QMap<QString, Graphics> m_graphics;
   QVector<QRectF> m_labelRects;
+  MethodTable* m_table = nullptr;
+  QMap<QString, std::pair<double, int>> m_info;  // curve -> (seconds, steps)
 };
 
 }  // namespace rebasin::widgets

@@ -11,10 +11,15 @@
 namespace rebasin::widgets {
 namespace {
 
-// Models are numbered 1..N on every axis (file names are long; the CSV and JSON keep them).
-QSharedPointer<QCPAxisTickerText> modelTicker(int n) {
+// Models are labelled by file on every axis ("2: mnist-mlp-seed2", long names elided in the
+// middle; the CSV and JSON keep them whole), so a cell or bar reads without a key.
+QSharedPointer<QCPAxisTickerText> modelTicker(const QStringList& names) {
   auto ticker = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
-  for (int i = 0; i < n; ++i) ticker->addTick(i + 1, QString::number(i + 1));
+  for (int i = 0; i < names.size(); ++i) {
+    QString name = names[i];
+    if (name.size() > 18) name = name.left(8) + QStringLiteral("…") + name.right(9);
+    ticker->addTick(i + 1, name.isEmpty() ? QString::number(i + 1) : QStringLiteral("%1: %2").arg(i + 1).arg(name));
+  }
   return ticker;
 }
 
@@ -115,7 +120,7 @@ void MergePlot::rebuildMaps() {
     for (double v : *m)
       if (std::isfinite(v)) hi = std::max(hi, v);
   const QCPRange range(0, hi > 0 ? hi : 1);
-  const auto ticker = modelTicker(n);
+  const auto ticker = modelTicker(m_view.models);
   for (auto [map, values] : {std::pair{m_before, &m_view.before}, std::pair{m_after, &m_view.after}}) {
     QCPColorMapData* data = map->data();
     if (n == 0) {
@@ -131,13 +136,14 @@ void MergePlot::rebuildMaps() {
       axis->setTicker(ticker);
       axis->setRange(0.5, std::max(n, 1) + 0.5);
     }
+    map->keyAxis()->setTickLabelRotation(-35);
   }
   m_scale->setDataRange(range);
 }
 
 void MergePlot::rebuildBars() {
   const int n = m_view.count();
-  auto ticker = modelTicker(n);
+  auto ticker = modelTicker(m_view.models);
   QVector<double> keys, values, refKeys, refValues;
   for (int i = 0; i < n; ++i) {
     keys << i + 1;
@@ -160,13 +166,9 @@ void MergePlot::rebuildBars() {
   // stays inside the widget).
   x->setTickLabelRotation(-35);
   x->setRange(0.4, key - 0.4);
-  // Accuracies of merged models sit close together near the top: start the axis below the lowest.
-  double lo = 100;
-  for (const QVector<double>* v : {&values, &refValues})
-    for (double a : *v)
-      if (a > 0) lo = std::min(lo, a);
-  // Room above 100 for the value labels.
-  m_barsRect->axis(QCPAxis::atLeft)->setRange(lo >= 100 ? 0 : std::max(0.0, std::floor(lo / 5) * 5 - 5), 104);
+  // Bars start at 0: an axis starting near the lowest accuracy made small gaps look large. Room
+  // above 100 for the value labels.
+  m_barsRect->axis(QCPAxis::atLeft)->setRange(0, 104);
 }
 
 void MergePlot::rebuildLabels() {

@@ -5,7 +5,12 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QSignalBlocker>
+#include <QSlider>
+#include <QTimer>
+#include <QToolButton>
 #include <QToolTip>
+#include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
 
@@ -41,6 +46,11 @@ PlanHeatmap::PlanHeatmap(QWidget* parent) : PlotFrame(parent) {
   m_reorderBox->setToolTip(tr("Permute the columns so that the hard assignment lies on the diagonal (done at full "
                               "resolution, so the diagonal is exact on large groups too)"));
   row->addWidget(m_reorderBox);
+  m_fixedBox = new QCheckBox(tr("Scale 0..1"), this);
+  m_fixedBox->setObjectName(QStringLiteral("fixedScale"));
+  m_fixedBox->setToolTip(tr("Keep the colour scale at 0..1 for every frame (else 0..the largest entry shown), so a\n"
+                            "plan sharpening towards a permutation can be compared frame to frame"));
+  row->addWidget(m_fixedBox);
   m_headBox = new QComboBox(this);
   m_headBox->setObjectName(QStringLiteral("headLevel"));
   m_headBox->setSizeAdjustPolicy(QComboBox::AdjustToContents);
@@ -49,9 +59,37 @@ PlanHeatmap::PlanHeatmap(QWidget* parent) : PlotFrame(parent) {
   m_headBox->setVisible(false);
   row->addWidget(m_headBox);
   row->addStretch(1);
+  // Second row: which step is shown, the replay controls and the legend of the dots.
+  auto* second = new QHBoxLayout;
+  second->setContentsMargins(4, 0, 4, 0);
+  static_cast<QVBoxLayout*>(layout())->insertLayout(1, second);
+  m_playButton = new QToolButton(this);
+  m_playButton->setObjectName(QStringLiteral("replay"));
+  m_playButton->setText(tr("\u25B6 Replay"));
+  m_playButton->setToolTip(tr("Play this group's plans from the first step to the result again (pause with a second "
+                              "click; drag the slider to step)"));
+  second->addWidget(m_playButton);
+  m_frameSlider = new QSlider(Qt::Horizontal, this);
+  m_frameSlider->setObjectName(QStringLiteral("frame"));
+  m_frameSlider->setToolTip(tr("The frames of this run: drag to any step"));
+  m_frameSlider->setMinimumWidth(120);
+  second->addWidget(m_frameSlider, 1);
+  m_speedBox = new QComboBox(this);
+  m_speedBox->setObjectName(QStringLiteral("replaySpeed"));
+  for (int seconds : {5, 20, 60}) m_speedBox->addItem(tr("over %1 s").arg(seconds), seconds);
+  m_speedBox->setCurrentIndex(1);
+  m_speedBox->setToolTip(tr("How long a replay of the whole run takes (20 s paces a demo for narration)"));
+  second->addWidget(m_speedBox);
+  m_replayTimer = new QTimer(this);
+  connect(m_replayTimer, &QTimer::timeout, this, &PlanHeatmap::advanceReplay);
+  connect(m_playButton, &QToolButton::clicked, this, [this] { isReplaying() ? pauseReplay() : replay(); });
+  connect(m_frameSlider, &QSlider::sliderMoved, this, [this](int value) { showFrame(value); });
+  connect(m_speedBox, qOverload<int>(&QComboBox::activated), this,
+          [this](int index) { setReplaySeconds(m_speedBox->itemData(index).toDouble()); });
   m_stepLabel = new QLabel(this);
   m_stepLabel->setObjectName(QStringLiteral("planStep"));
-  row->addWidget(m_stepLabel);
+  second->addWidget(m_stepLabel);
+  QHBoxLayout* legendRow = second;
   // The overlay's legend sits beside the controls, where it covers no cell of the plan.
   m_legend = new QLabel(this);
   m_legend->setObjectName(QStringLiteral("planLegend"));
@@ -59,7 +97,7 @@ PlanHeatmap::PlanHeatmap(QWidget* parent) : PlotFrame(parent) {
   m_legend->setToolTip(tr("The colours are the soft transport plan (how much of A's unit i goes to B's unit j); the "
                           "dots are the hard permutation of the same step - on the final \"result\" plan, the "
                           "permutation the run returns and exports"));
-  row->addWidget(m_legend);
+  legendRow->addWidget(m_legend);
 
   QCustomPlot* p = plot();
   p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
@@ -88,6 +126,7 @@ PlanHeatmap::PlanHeatmap(QWidget* parent) : PlotFrame(parent) {
   connect(m_groupBox, qOverload<int>(&QComboBox::activated), this,
           [this](int index) { selectGroup(m_groupBox->itemData(index).toInt()); });
   connect(m_reorderBox, &QCheckBox::toggled, this, &PlanHeatmap::setReorder);
+  connect(m_fixedBox, &QCheckBox::toggled, this, &PlanHeatmap::setFixedScale);
   connect(m_headBox, qOverload<int>(&QComboBox::activated), this,
           [this](int index) { setHeadLevel(m_headBox->itemData(index).toInt()); });
   connect(p, &QCustomPlot::mousePress, this, [this](QMouseEvent* event) {
@@ -101,6 +140,9 @@ PlanHeatmap::PlanHeatmap(QWidget* parent) : PlotFrame(parent) {
 }
 
 void PlanHeatmap::clear() {
+  m_replayTimer->stop();
+  m_history.clear();
+  m_frame = -1;
   m_plans.clear();
   m_selected = -1;
   m_groupBox->clear();
@@ -181,6 +223,8 @@ void PlanHeatmap::openHeadRow(int row) {
 }
 
 const PlanView* PlanHeatmap::current() const {
+  if (m_frame >= 0)
+    if (const PlanView* frame = m_history.frame(m_selected, m_frame)) return frame;
   auto it = m_plans.constFind(m_selected);
   return it == m_plans.constEnd() ? nullptr : &it.value();
 }
@@ -193,6 +237,7 @@ void PlanHeatmap::setPlan(const PlanView& plan) {
   }
   const bool known = m_plans.contains(plan.group);
   m_plans[plan.group] = plan;
+  m_history.add(plan);
   const QString label = plan.name.isEmpty() ? tr("group %1").arg(plan.group) : plan.name;
   const int index = m_groupBox->findData(plan.group);
   if (!known || index < 0) {
@@ -203,18 +248,74 @@ void PlanHeatmap::setPlan(const PlanView& plan) {
   if (m_selected < 0) m_selected = plan.group;
   if (plan.group == m_selected) {
     m_groupBox->setCurrentIndex(m_groupBox->findData(m_selected));
-    rebuild();
+    if (m_frame < 0) rebuild();  // a replayed or chosen frame stays until the user leaves it
+    updateReplayControls();
   }
+}
+
+int PlanHeatmap::frameCount() const { return m_history.frameCount(m_selected); }
+
+bool PlanHeatmap::isReplaying() const { return m_replayTimer->isActive(); }
+
+void PlanHeatmap::setReplaySeconds(double seconds) {
+  m_replaySeconds = seconds > 0 ? seconds : 20.0;
+  const int index = m_speedBox->findData(int(m_replaySeconds));
+  if (index >= 0) m_speedBox->setCurrentIndex(index);
+}
+
+void PlanHeatmap::showFrame(int index) {
+  m_replayTimer->stop();
+  const int frames = frameCount();
+  m_frame = index < 0 || index >= frames - 1 ? -1 : index;
+  rebuild();
+  updateReplayControls();
+}
+
+void PlanHeatmap::replay(double seconds) {
+  const int frames = frameCount();
+  if (frames < 2) return;
+  if (seconds <= 0) seconds = m_replaySeconds;
+  m_frame = 0;
+  m_replayTimer->setInterval(std::clamp(int(1000 * seconds / (frames - 1)), 10, 5000));
+  m_replayTimer->start();
+  rebuild();
+  updateReplayControls();
+}
+
+void PlanHeatmap::pauseReplay() {
+  m_replayTimer->stop();
+  updateReplayControls();
+}
+
+void PlanHeatmap::advanceReplay() {
+  if (m_frame < 0 || ++m_frame >= frameCount() - 1) {
+    m_frame = -1;  // the end of a replay is the latest plan: the run's result
+    m_replayTimer->stop();
+  }
+  rebuild();
+  updateReplayControls();
+}
+
+void PlanHeatmap::updateReplayControls() {
+  const int frames = frameCount();
+  m_playButton->setEnabled(frames >= 2);
+  m_playButton->setText(isReplaying() ? tr("\u23F8 Pause") : tr("\u25B6 Replay"));
+  const QSignalBlocker block(m_frameSlider);
+  m_frameSlider->setEnabled(frames >= 2);
+  m_frameSlider->setRange(0, std::max(frames - 1, 0));
+  m_frameSlider->setValue(m_frame < 0 ? std::max(frames - 1, 0) : m_frame);
 }
 
 void PlanHeatmap::selectGroup(int group) {
   const bool changed = group != m_selected;
+  if (changed) m_replayTimer->stop(), m_frame = -1;
   m_selected = group;  // a group not yet seen is shown as soon as it arrives
   const int index = m_groupBox->findData(group);
   if (index >= 0) m_groupBox->setCurrentIndex(index);
   if (changed) {
     rebuild();
     fit();
+    updateReplayControls();
     Q_EMIT groupSelected(group);
   }
 }
@@ -225,6 +326,15 @@ void PlanHeatmap::setReorder(bool on) {
   m_reorder = on;
   rebuild();
 }
+
+void PlanHeatmap::setFixedScale(bool on) {
+  if (m_fixedBox->isChecked() != on) m_fixedBox->setChecked(on);  // re-enters once
+  if (on == m_fixedScale) return;
+  m_fixedScale = on;
+  rebuild();
+}
+
+double PlanHeatmap::scaleMax() const { return m_map->dataRange().upper; }
 
 void PlanHeatmap::fit() {
   const int side = std::max(shownSide(), 1);
@@ -276,7 +386,7 @@ void PlanHeatmap::rebuild() {
       data->setCell(k, r, v);
     }
   }
-  m_map->setDataRange(QCPRange(0, maxValue > 0 ? maxValue : 1.0));
+  m_map->setDataRange(QCPRange(0, m_fixedScale || maxValue <= 0 ? 1.0 : maxValue));
 
   m_overlay = m_exactReorder ? plan::diagonalPoints(*plan, kMaxOverlayPoints)
                              : plan::overlayPoints(*plan, m_order, kMaxOverlayPoints);
@@ -310,6 +420,11 @@ QString PlanHeatmap::toolTipAt(int row, int displayColumn) const {
   if (m_exactReorder)
     return tr("row %1, columns matched to rows %2: %3").arg(span(row), span(column), QString::number(value, 'g', 4));
   return tr("row %1, column %2: %3").arg(span(row), span(column), QString::number(value, 'g', 4));
+}
+
+QString PlanHeatmap::selectedGroupName() const {
+  const PlanView* plan = current();
+  return plan ? (plan->name.isEmpty() ? tr("group %1").arg(plan->group) : plan->name) : QString();
 }
 
 QVector<qint64> PlanHeatmap::drawnAssignment(int group) const {

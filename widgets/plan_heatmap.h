@@ -11,12 +11,16 @@
 #include <QSharedPointer>
 #include <QStringList>
 
+#include "widgets/plan_history.h"
 #include "widgets/plot_frame.h"
 #include "widgets/plot_types.h"
 
 class QCheckBox;
 class QComboBox;
 class QLabel;
+class QSlider;
+class QTimer;
+class QToolButton;
 class QCPColorMap;
 class QCPColorScale;
 class QCPGraph;
@@ -37,8 +41,13 @@ class PlanHeatmap : public PlotFrame {
 
   void clear();
   int selectedGroup() const { return m_selected; }
+  QString selectedGroupName() const;
   QStringList groupNames() const;
   bool reorder() const { return m_reorder; }
+  // Colour scale fixed at 0..1 (a plan's entries are at most 1) instead of 0..max of the frame
+  // shown, so the sharpening of successive frames can be compared; upper end of the scale now.
+  bool fixedScale() const { return m_fixedScale; }
+  double scaleMax() const;
   // Head level of a head-structured group: -2 all units, -1 the head plan, i >= 0 head i's inner
   // plan. Plain groups are always shown at unit level.
   int headLevel() const { return m_headLevel; }
@@ -57,11 +66,29 @@ class PlanHeatmap : public PlotFrame {
   // Reordered at full resolution (the diagonal is exact) rather than by shown cells.
   bool exactReorder() const { return m_exactReorder; }
 
+  // Replay: every plan the run sent is kept (PlanHistory), so a finished alignment can be played
+  // back. frameCount: the selected group's frames; shownFrame: the frame shown, -1 the latest.
+  int frameCount() const;
+  int shownFrame() const { return m_frame; }
+  bool isReplaying() const;
+  // Seconds a replay of the whole run takes (5, 20 or 60 in the controls; 20 paces a demo for
+  // narration).
+  double replaySeconds() const { return m_replaySeconds; }
+  PlanHistory& history() { return m_history; }
+
  public Q_SLOTS:
   // Keeps the latest plan per group; the first group to arrive is selected.
   void setPlan(const rebasin::widgets::PlanView& plan);
   void selectGroup(int group);
   void setReorder(bool on);
+  void setFixedScale(bool on);
+  // Shows frame `index` of the selected group (-1 or the last: the latest) and pauses a replay.
+  void showFrame(int index);
+  // Plays the selected group's frames from the first to the latest over `seconds` (<= 0: the
+  // replay speed set in the controls).
+  void replay(double seconds = 0);
+  void pauseReplay();
+  void setReplaySeconds(double seconds);
   void setHeadLevel(int level);
   // A click on row `row` of the head plan (as the mouse does): that head's inner plan.
   void openHeadRow(int row);
@@ -84,8 +111,18 @@ class PlanHeatmap : public PlotFrame {
 
   QComboBox* m_groupBox = nullptr;
   QCheckBox* m_reorderBox = nullptr;
+  QCheckBox* m_fixedBox = nullptr;
   QComboBox* m_headBox = nullptr;
   QLabel* m_stepLabel = nullptr;
+  QToolButton* m_playButton = nullptr;
+  QSlider* m_frameSlider = nullptr;
+  QComboBox* m_speedBox = nullptr;
+  QTimer* m_replayTimer = nullptr;
+  PlanHistory m_history;
+  int m_frame = -1;
+  double m_replaySeconds = 20.0;
+  void advanceReplay();
+  void updateReplayControls();
   QLabel* m_legend = nullptr;
   QCPColorMap* m_map = nullptr;
   QCPColorScale* m_scale = nullptr;
@@ -95,6 +132,7 @@ class PlanHeatmap : public PlotFrame {
   QMap<int, PlanView> m_plans;  // latest plan per group
   int m_selected = -1;
   bool m_reorder = false;
+  bool m_fixedScale = false;
   int m_headLevel = -2;
   PlanView m_derived;  // the head plan or an inner plan, rebuilt from the current plan
   QVector<int> m_order;  // display column -> shown column of the current plan

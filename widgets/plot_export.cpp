@@ -91,6 +91,12 @@ QString exportFilter() {
 }
 
 bool exportPlot(QCustomPlot* plot, const QString& path, QString* error, int width, int height) {
+  ExportOptions o;
+  o.width = width, o.height = height;
+  return exportPlot(plot, path, error, o);
+}
+
+bool exportPlot(QCustomPlot* plot, const QString& path, QString* error, const ExportOptions& o) {
   if (!plot) return fail(error, QObject::tr("no plot to export"));
   const QString suffix = QFileInfo(path).suffix().toLower();
   if (suffix != QLatin1String("png") && suffix != QLatin1String("pdf") &&
@@ -98,21 +104,43 @@ bool exportPlot(QCustomPlot* plot, const QString& path, QString* error, int widt
     return fail(error, QObject::tr("cannot export %1: unknown format \"%2\" (use .png, .pdf or .svg)")
                            .arg(path, suffix));
   if (!checkFolder(path, error)) return false;
+  int width = o.width, height = o.height;
   if (width <= 0 || height <= 0) {
     width = plot->width();
     height = plot->height();
   }
-  if (width <= 0 || height <= 0 || width > 20000 || height > 20000)
-    return fail(error, QObject::tr("cannot export %1: size %2 x %3 is out of range")
-                           .arg(path).arg(width).arg(height));
+  if (width <= 0 || height <= 0 || width > 20000 || height > 20000 || !(o.scale >= 0.5 && o.scale <= 8))
+    return fail(error, QObject::tr("cannot export %1: size %2 x %3 (x%4) is out of range")
+                           .arg(path).arg(width).arg(height).arg(o.scale));
+  // The caption: a line of its own under everything else, there only while the figure is drawn.
+  QCPTextElement* caption = nullptr;
+  if (!o.caption.isEmpty()) {
+    QCPLayoutGrid* layout = plot->plotLayout();
+    layout->insertRow(layout->rowCount());
+    caption = new QCPTextElement(plot, o.caption, plot->font());
+    caption->setTextColor(plot->xAxis ? plot->xAxis->labelColor() : Qt::black);
+    caption->setMargins(QMargins(6, 2, 6, 6));
+    layout->addElement(layout->rowCount() - 1, 0, caption);
+  }
   QByteArray bytes;
   bool rendered = false;
   if (suffix == QLatin1String("png")) {
-    rendered = pngBytes(plot->toPixmap(width, height), &bytes);
+    QImage image = plot->toPixmap(width, height, o.scale).toImage();
+    const int dotsPerMeter = qRound(o.scale * 96 / 0.0254);
+    image.setDotsPerMeterX(dotsPerMeter);
+    image.setDotsPerMeterY(dotsPerMeter);
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+    rendered = !image.isNull() && image.save(&buffer, "PNG");
   } else if (suffix == QLatin1String("pdf")) {
     rendered = renderPdf(plot, width, height, &bytes);
   } else {
     rendered = renderSvg(plot, width, height, &bytes);
+  }
+  if (caption) {
+    plot->plotLayout()->remove(caption);
+    plot->plotLayout()->simplify();
+    plot->replot(QCustomPlot::rpQueuedReplot);
   }
   if (!rendered || bytes.isEmpty())
     return fail(error, QObject::tr("cannot export %1: rendering the %2 failed").arg(path, suffix));
