@@ -6,6 +6,7 @@ if(TARGET rebasin_studio)
   rebasin_add_test(tst_studio_models)
   target_link_libraries(tst_studio_models PRIVATE rebasin_studio)
   rebasin_use_model_fixtures(tst_studio_models)
+  target_compile_definitions(tst_studio_models PRIVATE REBASIN_DEMO_DIR="${PROJECT_SOURCE_DIR}/resources/demo")
   rebasin_add_test(tst_studio_window)
   target_link_libraries(tst_studio_window PRIVATE rebasin_studio)
   target_compile_definitions(tst_studio_window PRIVATE

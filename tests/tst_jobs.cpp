@@ -141,6 +141,24 @@ class TestJobs : public QObject {
     const test::CliRun own = test::run_cli({"interpolate", a, b, "--data", "fashion-mnist", "--points", "2", "--device", "cpu"});
     QVERIFY2(own.code == 0, own.err.constData());
     QVERIFY2(!own.err.contains("trained on"), own.err.constData());
+    QVERIFY2(!own.err.contains("measured test accuracy"), own.err.constData());
+
+    // Read otherwise than trained (normalised inputs the MLPs never saw): the measured endpoint
+    // accuracy is far from the recorded one, and the note says so.
+    const QString m1 = demo("mnist-mlp-seed1.safetensors"), m2 = demo("mnist-mlp-seed2.safetensors");
+    const test::CliRun skewed = test::run_cli({"interpolate", m1, m2, "--data", "mnist", "--normalize", "0.9,0.05",
+                                               "--points", "2", "--device", "cpu"});
+    QVERIFY2(skewed.code == 0, skewed.err.constData());
+    QVERIFY2(skewed.err.contains("rebasin: note: model A: measured test accuracy"), skewed.err.constData());
+    QVERIFY(skewed.err.contains("recorded when it was trained"));
+
+    // rebasin info says what the model was trained on.
+    const test::CliRun info = test::run_cli({"info", m1});
+    QVERIFY2(info.out.contains("trained on mnist, test accuracy 96.73% (its metadata)"), info.out.constData());
+    const test::CliRun infoJson = test::run_cli({"info", m1, "--json"});
+    const QJsonObject trained = QJsonDocument::fromJson(infoJson.out).object()["trained"].toObject();
+    QCOMPARE(trained["data"].toString(), QStringLiteral("mnist"));
+    QCOMPARE(trained["test_accuracy"].toDouble(), 0.9673);
   }
 
   void everyMethodIsOfferedByBothFrontEnds() {

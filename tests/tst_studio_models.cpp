@@ -79,6 +79,23 @@ class TestStudioModels : public QObject {
     QVERIFY(!wrong.error.isEmpty());
   }
 
+  // A model trained by rebasin train says what it was trained on and the accuracy it reached,
+  // in the inspection and in the Models dock.
+  void dockShowsWhatAModelWasTrainedOn() {
+    const QString path = QStringLiteral(REBASIN_DEMO_DIR "/fmnist-vit-seed1.safetensors");
+    QCOMPARE(studio::inspectModel(path).trained, QStringLiteral("trained on fashion-mnist, test accuracy 86.39%"));
+    QVERIFY(studio::inspectModel(fixture("vit.ts.pt")).trained.isEmpty());
+    studio::ModelsDock dock;
+    dock.setModel(0, path);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+          for (const QLabel* label : dock.findChildren<QLabel*>())
+            if (label->text().contains("trained on fashion-mnist, test accuracy 86.39%")) return true;
+          return false;
+        }(),
+        60000);
+  }
+
   void dockShowsTheArchitectureFieldOnlyWhenNeeded() {
     studio::ModelsDock dock;
     dock.show();

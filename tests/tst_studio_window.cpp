@@ -23,6 +23,7 @@
 #include "nn/permute.h"
 #include "widgets/curves_plot.h"
 #include "widgets/merge_plot.h"
+#include "widgets/method_table.h"
 #include "widgets/objective_plot.h"
 #include "widgets/plan_heatmap.h"
 #include "widgets/plot_frame.h"
@@ -132,9 +133,26 @@ class TestStudioWindow : public QObject {
     QVERIFY2(w.exportCurrentPlot(png, &error), qPrintable(error));
     QCOMPARE(head(png, 4), QByteArray("\x89PNG"));
     QVERIFY(!QImage(png).isNull());
+    // The figure says what it shows (models, data, method, group, step) and a plan is square.
+    QVERIFY(w.figureCaption(w.tabs()->currentIndex()).contains("A mnist-mlp-seed1, B mnist-mlp-seed2"));
+    w.tabs()->setCurrentIndex(0);
+    QVERIFY(w.figureCaption(0).contains("group fc1, result: the permutation returned"));
+    const QString planPng = dir.filePath("plan.png");
+    QVERIFY2(w.exportCurrentPlot(planPng, &error, 900, 600, 2.0), qPrintable(error));
+    QCOMPARE(QImage(planPng).size(), QSize(1800, 1800));  // square, at twice the pixels
+    QCOMPARE(QImage(planPng).dotsPerMeterX(), qRound(192 / 0.0254));
+    // Export all: the tabs this run filled, not the empty ones (nothing stale, nothing blank).
     QVERIFY2(w.exportAllPlots(dir.path(), "svg", &error), qPrintable(error));
     QVERIFY(QFile::exists(dir.filePath("transport-plans.svg")));
-    QVERIFY(QFile::exists(dir.filePath("continual-learning.svg")));
+    QVERIFY(QFile::exists(dir.filePath("interpolation.svg")));
+    QVERIFY(QFile::exists(dir.filePath("landscape.svg")));
+    QVERIFY(!QFile::exists(dir.filePath("continual-learning.svg")));
+    QVERIFY(!QFile::exists(dir.filePath("merge.svg")));
+    w.tabs()->setCurrentIndex(5);  // continual learning: empty
+    QVERIFY(!w.exportCurrentPlot(dir.filePath("empty.png"), &error));
+    QVERIFY(error.contains("nothing to export"));
+    QVERIFY(!QFile::exists(dir.filePath("empty.png")));
+    w.tabs()->setCurrentIndex(1);
     QVERIFY2(w.exportData(dir.filePath("all.json"), &error), qPrintable(error));
     QVERIFY(QJsonDocument::fromJson(head(dir.filePath("all.json"), 1 << 26)).object().contains("curves"));
     w.tabs()->setCurrentIndex(1);
@@ -192,8 +210,31 @@ class TestStudioWindow : public QObject {
     QVERIFY(failed.isEmpty());
     QCOMPARE(w.results().curves.size(), 3 * 5);  // naive (re-measured, replaced), sinkhorn-l2, weight
     QVERIFY(w.results().landscape.isEmpty());
+    // The comparison table under the curves: naive, sinkhorn-l2 and weight, the alignments with
+    // their seconds and steps.
+    const auto* table = w.findChild<rebasin::widgets::MethodTable*>();
+    QVERIFY(table);
+    QCOMPARE(table->rowCount(), 3);
+    for (int row = 0; row < 3; ++row) {
+      QVERIFY(table->text(row, 1) != "-");  // every curve has its barrier
+      QCOMPARE(table->text(row, 4) == "-", table->text(row, 0) == "naive");
+    }
     // Weight matching has no soft plan: its permutation is drawn as a 0/1 plan, the exported one.
     QVERIFY2(w.exportPermutationFile(dir.filePath("perm-weight.json"), &error), qPrintable(error));
+    drawsTheExportedPermutation(w, dir.filePath("perm-weight.json"));
+
+    // The run history: the Sinkhorn run can be shown again - its results, its plans and the
+    // alignment its exports use - and the weight run after it.
+    QCOMPARE(w.runCount(), 2);
+    QVERIFY2(w.runTitle(0).contains("align sinkhorn-l2: barrier"), qPrintable(w.runTitle(0)));
+    QVERIFY(w.showRun(0));
+    QCOMPARE(w.results().summary.value("label").toString(), QStringLiteral("sinkhorn-l2"));
+    QCOMPARE(w.results().curves.size(), 2 * 5);
+    drawsTheExportedPermutation(w, dir.filePath("perm.json"));
+    QVERIFY2(w.exportPermutationFile(dir.filePath("perm-again.json"), &error), qPrintable(error));
+    QCOMPARE(head(dir.filePath("perm-again.json"), 1 << 24), head(dir.filePath("perm.json"), 1 << 24));
+    QVERIFY(w.showRun(1));
+    QCOMPARE(w.results().summary.value("label").toString(), QStringLiteral("weight"));
     drawsTheExportedPermutation(w, dir.filePath("perm-weight.json"));
 
     // A run that fails (B of another architecture) gives back every result shown before it.
@@ -482,6 +523,25 @@ class TestStudioWindow : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(!w.runner()->isRunning() && cancelled.count() == 1, 60000);
     QCOMPARE(w.modelsDock()->modelA(), a);
     QCOMPARE(w.modelsDock()->modelB(), b);
+  }
+
+  // The recover demo paced for narration: after the run its plans replay for 20 s on the
+  // Transport plans tab, from the first step to the result.
+  void pacedDemoReplaysForNarration() {
+    MainWindow w;
+    w.setInteractive(false);
+    QSignalSpy finished(w.runner(), &JobRunner::finished);
+    QVERIFY(w.startPacedDemo("recover"));
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 300000);
+    auto* plans = w.findChild<rebasin::widgets::PlanHeatmap*>();
+    QCOMPARE(w.tabs()->currentIndex(), 0);
+    QVERIFY(plans->isReplaying());
+    QVERIFY(plans->frameCount() >= 2);
+    QCOMPARE(plans->replaySeconds(), 20.0);
+    QVERIFY(plans->stepText().startsWith("step"));
+    plans->pauseReplay();
+    plans->showFrame(-1);
+    QVERIFY(plans->stepText().startsWith("result"));
   }
 
   void openingTwoModelsSelectsAlign() {

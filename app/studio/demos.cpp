@@ -76,7 +76,7 @@ bool demoSettings(const QString& name, JobSettings* s, QString* error) {
     // re-basin with the two-level plans of the attention heads (the Transport plans tab shows
     // each layer's head plan; a click on a head opens its units' plan). The midpoint cost: on
     // this pair the l2 cost barely lowers the barrier (2.60 against naive 2.91), the midpoint's
-    // loss brings it to 0.42 in about a minute here (docs/results.md). 11 points: a ViT
+    // loss brings it to 0.51 in about a minute here (docs/results.md). 11 points: a ViT
     // evaluates the 10,000 test images about ten times slower than the MLPs.
     s->task = Task::Align;
     s->method = QStringLiteral("sinkhorn");

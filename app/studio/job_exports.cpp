@@ -43,6 +43,12 @@ ModelInfo inspectModel(const QString& path, const QString& chosen) {
     const jobs::InspectReport r = jobs::run_inspect(o);
     info.format = QString::fromStdString(r.format);
     info.parameters = r.parameters;
+    if (!r.trained_data.empty()) {
+      info.trained = QObject::tr("trained on %1").arg(QString::fromStdString(r.trained_data));
+      bool ok = false;
+      const double accuracy = QString::fromStdString(r.trained_accuracy).toDouble(&ok);
+      if (ok) info.trained += QObject::tr(", test accuracy %1%").arg(100 * accuracy, 0, 'f', 2);
+    }
     if (r.architecture.empty() && !r.graph) {
       info.arch = QStringLiteral("unknown: choose one below");
       info.needsArch = true;

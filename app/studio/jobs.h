@@ -84,6 +84,7 @@ struct ModelInfo {
   // No built-in architecture fits and none was chosen: the Models dock then asks for one.
   bool needsArch = false;
   qint64 parameters = 0;
+  QString trained;  // "trained on fashion-mnist, test accuracy 86.39%" from its metadata; empty if none
   QVector<widgets::GroupRecovery> groups;  // name and size (fraction unused)
   QStringList dropped;  // a TorchScript model's groups not used: "name (n units): reason"
 };

@@ -29,7 +29,6 @@
 namespace rebasin::studio {
 
 namespace {
-enum TabIndex { kPlansTab, kCurvesTab, kLandscapeTab, kObjectiveTab, kRecoveryTab, kContinualTab, kMergeTab };
 
 QString formatSeconds(double s) {
   if (!std::isfinite(s) || s < 0) return QStringLiteral("?");
@@ -172,23 +171,27 @@ void MainWindow::connectRunner() {
   connect(runner_, &JobRunner::cancelled, this, &MainWindow::onCancelled);
   connect(runner_, &JobRunner::stepAvailable, this, [this](const widgets::ObjectiveSample& s) {
     results_.steps.push_back(s);
+    filled(kObjectiveTab);
     objective_->setPlaceholderVisible(false);
     objective_->addSample(s);
   });
   connect(runner_, &JobRunner::planAvailable, this, [this](const widgets::PlanView& p) {
     results_.plans.insert(p.group, p);
+    filled(kPlansTab);
     plans_->setPlaceholderVisible(false);
     plans_->setPlan(p);
     if (p.result) objective_->setChosenStep(p.step);
   });
   connect(runner_, &JobRunner::curvePointAvailable, this, [this](const widgets::CurveSample& c) {
     results_.addCurvePoint(c);
+    filled(kCurvesTab);
     curves_->setPlaceholderVisible(false);
     curves_->addPoint(c);
     if (tabs_->currentIndex() == kPlansTab || tabs_->currentIndex() == kObjectiveTab) tabs_->setCurrentIndex(kCurvesTab);
   });
   connect(runner_, &JobRunner::landscapeRowAvailable, this, [this](const LandscapeRowView& r) {
     results_.landscape.push_back(r);
+    filled(kLandscapeTab);
     if (!landscapeGridSet_ && !r.xs.isEmpty() && !r.ys.isEmpty()) {
       landscape_->setGrid(r.rows, int(r.xs.size()), r.xs.first(), r.xs.last(), r.ys.first(), r.ys.last());
       landscape_->setMarks(r.marks);
@@ -199,12 +202,14 @@ void MainWindow::connectRunner() {
   });
   connect(runner_, &JobRunner::mergeViewAvailable, this, [this](const widgets::MergeView& v) {
     results_.merge = v;
+    filled(kMergeTab);
     merge_->setPlaceholderVisible(false);
     merge_->setView(v);
   });
   connect(runner_, &JobRunner::taskRowAvailable, this, [this](int task, int tasks, const QVector<double>& acc) {
     if (results_.taskRows.isEmpty()) continual_->setTaskCount(tasks);
     results_.taskRows.push_back({task, tasks, acc});
+    filled(kContinualTab);
     continual_->setPlaceholderVisible(false);
     continual_->addTaskRow(task, acc);
   });
@@ -231,6 +236,8 @@ void MainWindow::onStarted(int, const JobSettings& s) {
   if (!startingDemo_) demoModelsShown_ = false, demoJob_ = 0;
   // A run that fails gives back what was shown before it (onFailed).
   resultsBefore_ = results_;
+  runTabsBefore_ = runTabs_;
+  runTabs_.clear();
   warnings_.clear();
   status_->setToolTip({});
   const int curvesBefore = int(results_.curves.size());
@@ -292,15 +299,22 @@ void MainWindow::onProgress(const JobProgress& p) {
 }
 
 void MainWindow::onFinished(const JobResult& r) {
+  const bool replayDemo = pacedDemo_ && r.id == demoJob_;
   restoreUserModels(r.id);
   results_.summary = r.summary;
   if (!r.permutations.isEmpty()) results_.permutations = r.permutations;
   if (r.aligned && r.settings.task == Task::Align) {
+    // The comparison table's seconds and steps for this method's curve.
+    const QString label = r.summary.value("label").toString();
+    const QJsonObject info{{"seconds", r.summary.value("seconds")}, {"steps", r.summary.value("steps")}};
+    results_.curveInfo[label] = info;
+    curves_->setCurveInfo(label, info.value("seconds").toDouble(), info.value("steps").toInt());
     shownAlignment_ = r.aligned;
     results_.alignment = r.settings.toJson();
     results_.alignment["label"] = r.summary.value("label");
   }
   if (!r.recovery.isEmpty()) {
+    filled(kRecoveryTab);
     results_.recovery = r.recovery;
     recovery_->setPlaceholderVisible(false);
     recovery_->setGroups(r.recovery);
@@ -332,6 +346,12 @@ void MainWindow::onFinished(const JobResult& r) {
   }
   status_->setText(text);
   if (r.settings.task == Task::Recover) tabs_->setCurrentIndex(kPlansTab);
+  if (replayDemo) {
+    pacedDemo_ = false;
+    tabs_->setCurrentIndex(kPlansTab);
+    plans_->replay(20.0);
+  }
+  recordRun(r);
   if (demoActive_) finishDemo(0, {});
 }
 
@@ -348,6 +368,7 @@ void MainWindow::onFailed(int id, const QString& message) {
   restoreUserModels(id);
   // Nothing of the failed run replaces what was shown: the results from before it come back.
   results_ = resultsBefore_;
+  runTabs_ = runTabsBefore_;
   redrawFromResults();
   job_->setRunning(false);
   progress_->setRange(0, 1000);
@@ -387,6 +408,7 @@ bool MainWindow::startDemo(const QString& name, const DemoOutputs& outputs) {
   if (demoShown_.isEmpty() || job_->settings().toJson() != demoShown_) userSettings_ = job_->settings().toJson();
   job_->setSettings(s);
   demoShown_ = job_->settings().toJson();
+  pacedDemo_ = false;  // startPacedDemo sets it again after this
   if (!demoModelsShown_) userModels_ = {models_->arch(), models_->modelA(), models_->modelB(), models_->moreModels()};
   demoModelsShown_ = true;
   models_->setArch(s.arch);
@@ -398,6 +420,12 @@ bool MainWindow::startDemo(const QString& name, const DemoOutputs& outputs) {
   startingDemo_ = true;
   demoJob_ = runner_->start(s);
   startingDemo_ = false;
+  return true;
+}
+
+bool MainWindow::startPacedDemo(const QString& name) {
+  if (!startDemo(name)) return false;
+  pacedDemo_ = true;
   return true;
 }
 

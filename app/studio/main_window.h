@@ -8,6 +8,7 @@
 #include <QFont>
 #include <QMainWindow>
 #include <QPointer>
+#include <QSet>
 #include <QStringList>
 
 #include "app/studio/job_runner.h"
@@ -33,6 +34,9 @@ namespace rebasin::studio {
 
 class ModelsDock;
 class JobDock;
+
+// The tabs, in order.
+enum TabIndex { kPlansTab, kCurvesTab, kLandscapeTab, kObjectiveTab, kRecoveryTab, kContinualTab, kMergeTab };
 
 // Headless demo runs (--demo ... --screenshot): what to write when the demo has finished.
 struct DemoOutputs {
@@ -72,9 +76,27 @@ class MainWindow : public QMainWindow {
   // Starts a demo ("recover", "align", "continual"); with outputs, writes them when it finishes
   // and quits the application (exit code 0, or 1 with the reason on stderr).
   bool startDemo(const QString& name, const DemoOutputs& outputs = {});
+  // The demo, then its plans replayed over 20 s on the Transport plans tab: paced for narration
+  // (the recover demo itself is over in a few seconds).
+  bool startPacedDemo(const QString& name);
 
   // Files (each write atomic; false and a message on failure).
-  bool exportCurrentPlot(const QString& path, QString* error);
+  // The current tab's figure, with a caption line (models, data, method; the plan's group and
+  // step) - the plan square; size: width/height/scale of widgets::ExportOptions (0: as shown).
+  // Refused for a tab with nothing in it.
+  bool exportCurrentPlot(const QString& path, QString* error, int width = 0, int height = 0, double scale = 1.0);
+  // Run history (Runs menu): every finished run with its settings and results, newest last (at
+  // most kRunHistory); showRun puts one back on screen - results, settings, models and the
+  // alignment its exports use - and Ctrl+Z goes back to the run before the one shown.
+  static constexpr int kRunHistory = 12;
+  int runCount() const { return int(runs_.size()); }
+  QString runTitle(int index) const;
+  bool showRun(int index);
+  int shownRun() const { return shownRun_; }
+
+  // The caption an exported figure of `tab` carries.
+  QString figureCaption(int tab) const;
+  // Every tab the last run filled (after opening a session: every tab with something in it).
   bool exportAllPlots(const QString& dir, const QString& suffix, QString* error);
   bool exportData(const QString& path, QString* error);  // .json: everything; .csv: the current tab
   bool exportAligned(const QString& path, QString* error);
@@ -92,6 +114,9 @@ class MainWindow : public QMainWindow {
   void buildMenus();
   void buildViewMenu(QMenu* view);   // main_window_view.cpp
   void buildHelpPages(QMenu* help);  // main_window_view.cpp
+  void buildRunsMenu(QMenu* runs);   // main_window_runs.cpp
+  void recordRun(const JobResult& r);
+  void rebuildRunsMenu();
   void showHtml(const QString& title, const QString& html);
   void connectRunner();
   void rebuildRecentMenu();
@@ -139,6 +164,17 @@ class MainWindow : public QMainWindow {
   Results results_;
   Results resultsBefore_;  // what was shown before the running job (restored if it fails)
   QStringList warnings_;   // the running job's warnings
+  struct RunRecord {
+    QString title;
+    JobSettings settings;
+    Results results;
+    std::shared_ptr<const AlignedModel> aligned;
+  };
+  QVector<RunRecord> runs_;
+  int shownRun_ = -1;
+  QMenu* runsMenu_ = nullptr;
+  QSet<int> runTabs_, runTabsBefore_;  // the tabs the last run filled (Export all plots writes these)
+  void filled(int tab) { runTabs_.insert(tab); }
   // The alignment whose results are shown: the last align run's, or one rebuilt from a reopened
   // session (currentAlignment); exports use it, never an older run's.
   std::shared_ptr<const AlignedModel> shownAlignment_;
@@ -155,7 +191,8 @@ class MainWindow : public QMainWindow {
     QStringList more;
   } userModels_;
   bool demoModelsShown_ = false;
-  bool startingDemo_ = false;  // inside startDemo's runner_->start (onStarted runs synchronously)
+  bool startingDemo_ = false;
+  bool pacedDemo_ = false;  // replay the running demo's plans when it finishes  // inside startDemo's runner_->start (onStarted runs synchronously)
   int demoJob_ = 0;
   void restoreUserModels(int endedJob);
   QJsonObject userSettings_;   // the settings before the first demo (valid while demoShown_ is set)

@@ -22,6 +22,7 @@
 #include "app/studio/models_dock.h"
 #include "widgets/continual_plot.h"
 #include "widgets/curves_plot.h"
+#include "widgets/qcp.h"
 #include "widgets/landscape_plot.h"
 #include "widgets/merge_plot.h"
 #include "widgets/objective_plot.h"
@@ -88,8 +89,18 @@ void MainWindow::buildMenus() {
   file->addAction(tr("&Export plot..."), QKeySequence(tr("Ctrl+E")), this, [this] {
     const QString p = QFileDialog::getSaveFileName(this, tr("Export plot"), tabFileName(tabs_->tabText(tabs_->currentIndex())) + ".png",
                                                    tr("PNG (*.png);;PDF (*.pdf);;SVG (*.svg)"));
+    if (p.isEmpty()) return;
+    // Size: as shown, or presets for slides and print (PNG at twice the pixels, 192 dpi).
+    const QStringList sizes = {tr("as shown"), tr("1200 x 800"), tr("1600 x 1000 (slides)"),
+                               tr("1200 x 800 at 2x (print, 192 dpi)")};
+    bool ok = false;
+    const QString size = QInputDialog::getItem(this, tr("Export plot"), tr("Size"), sizes, 0, false, &ok);
+    if (!ok) return;
+    const int choice = int(sizes.indexOf(size));
+    const int width = choice == 1 || choice == 3 ? 1200 : choice == 2 ? 1600 : 0;
+    const int height = choice == 1 || choice == 3 ? 800 : choice == 2 ? 1000 : 0;
     QString error;
-    if (!p.isEmpty() && !exportCurrentPlot(p, &error)) reportError(tr("Export plot"), error);
+    if (!exportCurrentPlot(p, &error, width, height, choice == 3 ? 2.0 : 1.0)) reportError(tr("Export plot"), error);
   });
   file->addAction(tr("Export &all plots..."), this, [this] {
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Export all plots (PNG, PDF and SVG) into"));
@@ -135,6 +146,7 @@ void MainWindow::buildMenus() {
   QMenu* job = menuBar()->addMenu(tr("&Job"));
   job->addAction(tr("&Run"), QKeySequence(tr("Ctrl+R")), this, [this] { run(); });
   job->addAction(tr("&Stop"), QKeySequence(Qt::Key_Escape), this, &MainWindow::stop);
+  buildRunsMenu(menuBar()->addMenu(tr("R&uns")));
 
   buildViewMenu(menuBar()->addMenu(tr("&View")));
 
@@ -157,6 +169,9 @@ void MainWindow::buildMenus() {
     a->setToolTip(tr("Demo: %1 (no files needed)").arg(e.text));
     demoBar->addAction(a);
   }
+  QAction* paced = demos->addAction(tr("Recover a hidden permutation, paced for narration"), QKeySequence(tr("Ctrl+5")),
+                                    this, [this] { startPacedDemo(QStringLiteral("recover")); });
+  paced->setToolTip(tr("The recover demo, then its plans replayed over 20 s: time to say what is happening"));
   help->addSeparator();
   buildHelpPages(help);
   help->addAction(tr("&About"), this, [this] {
@@ -178,17 +193,57 @@ void MainWindow::rebuildRecentMenu() {
   recentMenu_->setEnabled(!recentMenu_->isEmpty());
 }
 
-bool MainWindow::exportCurrentPlot(const QString& path, QString* error) {
+QString MainWindow::figureCaption(int tab) const {
+  const JobSettings& s = running_;
+  const auto base = [](const QString& path) { return QFileInfo(path).completeBaseName(); };
+  QStringList parts;
+  switch (s.task) {
+    case Task::Recover: parts << tr("recover: %1").arg(s.recoverArch); break;
+    case Task::Continual: parts << tr("%1 on %2").arg(s.continualMethod, s.stream); break;
+    case Task::Merge: parts << tr("merge of %1 models").arg(2 + s.moreModels.size()); break;
+    default: if (!s.modelA.isEmpty()) parts << tr("A %1, B %2").arg(base(s.modelA), base(s.modelB));
+  }
+  if (!s.data.isEmpty() && s.task != Task::Recover) parts << tr("data %1").arg(s.data);
+  if (s.task != Task::Continual)
+    parts << (s.method == QLatin1String("sinkhorn") ? tr("sinkhorn, %1 cost").arg(s.cost) : s.method);
+  if (tab == kPlansTab && !plans_->selectedGroupName().isEmpty())
+    parts << tr("group %1, %2").arg(plans_->selectedGroupName(), plans_->stepText());
+  parts << tr("seed %1").arg(s.seed);
+  return parts.join(QStringLiteral(" \u00B7 "));
+}
+
+bool MainWindow::exportCurrentPlot(const QString& path, QString* error, int width, int height, double scale) {
   widgets::PlotFrame* frame = currentPlot();
-  return frame && widgets::exportPlot(frame->plot(), path, error);
+  if (!frame) return *error = tr("no plot to export"), false;
+  if (frame->isPlaceholderVisible())
+    return *error = tr("the %1 tab has nothing to export yet: run a job first").arg(tabs_->tabText(tabs_->currentIndex())),
+           false;
+  widgets::ExportOptions o;
+  o.width = width, o.height = height, o.scale = scale;
+  // A plan is a square matrix: its figure is square too.
+  if (tabs_->currentIndex() == kPlansTab) {
+    const int side = width > 0 ? std::max(width, height) : std::max(frame->plot()->width(), frame->plot()->height());
+    o.width = o.height = side;
+  }
+  o.caption = figureCaption(tabs_->currentIndex());
+  return widgets::exportPlot(frame->plot(), path, error, o);
 }
 
 bool MainWindow::exportAllPlots(const QString& dir, const QString& suffix, QString* error) {
+  int written = 0;
   for (int i = 0; i < tabs_->count(); ++i) {
     auto* frame = qobject_cast<widgets::PlotFrame*>(tabs_->widget(i));
+    // The last run's tabs only: an older run's continual or merge tab is not this run's figure.
+    if (!frame || frame->isPlaceholderVisible() || (!runTabs_.isEmpty() && !runTabs_.contains(i))) continue;
     const QString path = QDir(dir).filePath(tabFileName(tabs_->tabText(i)) + "." + suffix);
-    if (frame && !widgets::exportPlot(frame->plot(), path, error, 1200, 800)) return false;
+    widgets::ExportOptions o;
+    o.width = i == kPlansTab ? 1000 : 1200;
+    o.height = i == kPlansTab ? 1000 : 800;
+    o.caption = figureCaption(i);
+    if (!widgets::exportPlot(frame->plot(), path, error, o)) return false;
+    ++written;
   }
+  if (written == 0) return *error = tr("nothing to export yet: run a job first"), false;
   return true;
 }
 
@@ -265,6 +320,8 @@ bool MainWindow::openSession(const QString& path, QString* error) {
   models_->setMoreModels(s.moreModels);
   results_ = Results::fromJson(session.value("results").toObject());
   shownAlignment_.reset();  // the session's alignment, rebuilt when an export needs it
+  shownRun_ = int(runs_.size());  // not a run of the history: "previous" is the latest run
+  rebuildRunsMenu();
   redrawFromResults();
   tabs_->setCurrentIndex(session.value("current_tab").toInt());
   return true;
@@ -278,6 +335,8 @@ void MainWindow::redrawFromResults() {
   for (const auto& p : results_.plans)
     if (p.result) objective_->setChosenStep(p.step);
   for (const auto& c : results_.curves) curves_->addPoint(c);
+  for (auto it = results_.curveInfo.constBegin(); it != results_.curveInfo.constEnd(); ++it)
+    curves_->setCurveInfo(it.key(), it->toObject().value("seconds").toDouble(), it->toObject().value("steps").toInt());
   if (!results_.recovery.isEmpty()) recovery_->setGroups(results_.recovery);
   if (!results_.taskRows.isEmpty()) continual_->setTaskCount(results_.taskRows.first().tasks);
   for (const auto& r : results_.taskRows) continual_->addTaskRow(r.task, r.accuracy);

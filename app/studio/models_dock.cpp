@@ -241,6 +241,9 @@ void ModelsDock::showInfo(int which, const ModelInfo& info) {
                               .arg(info.format, info.arch.toHtmlEscaped())
                               .arg(info.parameters));
   }
+  // What the model was trained on: the data a job should use, and the accuracy it should show.
+  if (info.error.isEmpty() && !info.trained.isEmpty())
+    info_[which]->setText(info_[which]->text() + QStringLiteral("<br>") + info.trained.toHtmlEscaped());
   if (which == 0) {
     groups_->setRowCount(int(info.groups.size() + info.dropped.size()));
     for (int i = 0; i < info.groups.size(); ++i) {

@@ -41,7 +41,7 @@ void Results::clearForJob(const JobSettings& job) {
       [[fallthrough]];
     case Task::Interpolate:
       landscape.clear();
-      if (pair != curvesPair) curves.clear();
+      if (pair != curvesPair) curves.clear(), curveInfo = {};
       curvesPair = pair;
       break;
     case Task::Continual:
@@ -101,7 +101,7 @@ QJsonObject Results::toJson() const {
   QJsonArray perms;
   for (const auto& x : permutations) perms.append(array(x));
   return {{"objective", s}, {"curves", c}, {"recovery", r}, {"continual", t}, {"landscape", l},
-          {"plans", p}, {"permutations", perms}, {"alignment", alignment}, {"merge", m}, {"summary", summary}, {"curves_pair", curvesPair}};
+          {"plans", p}, {"permutations", perms}, {"alignment", alignment}, {"merge", m}, {"summary", summary}, {"curves_pair", curvesPair}, {"curve_info", curveInfo}};
 }
 
 Results Results::fromJson(const QJsonObject& j) {
@@ -158,6 +158,7 @@ Results Results::fromJson(const QJsonObject& j) {
   }
   for (const QJsonValue& v : j.value("permutations").toArray()) out.permutations.push_back(vectorOf<qint64>(v));
   out.alignment = j.value("alignment").toObject();
+  out.curveInfo = j.value("curve_info").toObject();
   const QJsonObject m = j.value("merge").toObject();
   for (const QJsonValue& v : m.value("models").toArray()) out.merge.models << v.toString();
   out.merge.before = vectorOf<double>(m.value("before"));

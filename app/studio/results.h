@@ -28,6 +28,7 @@ struct Results {
   QJsonObject summary;                 // the last finished job's report
 
   QString curvesPair;  // "A|B" of the models the curves belong to
+  QJsonObject curveInfo;  // curve label -> {"seconds", "steps"} of the alignment behind it
 
   // What a new job replaces: its own kind of results; interpolation curves only when the job is
   // about another pair of models (curves of the same pair accumulate, one per method).

@@ -66,6 +66,10 @@ AlignJobResult run_align(const AlignJobOptions& o, EventSink& sink, const Cancel
   rep.groups = group_reports(arch.spec(), r.perms);
   if (p.data) {
     PairEvaluation e = evaluate_pair(m, p.splits, o.eval, o.align.seed, sink, cancel);
+    const CurveReport& naive = e.curves.at("naive");
+    for (const std::string& w : recorded_accuracy_warnings(m.pair, o.data, o.eval.split, naive.accuracy.front(),
+                                                           naive.accuracy.back()))
+      sink.note({w, true});
     rep.split = o.eval.split;
     rep.curves = std::move(e.curves);
     rep.landscape_grid = o.eval.landscape_grid;

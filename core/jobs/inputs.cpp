@@ -1,6 +1,7 @@
 #include "jobs/inputs.h"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 
@@ -74,6 +75,34 @@ std::vector<std::string> recorded_data_warnings(const nn::ModelPair& pair, const
     if (!recorded.empty() && recorded != in.data)
       out.push_back(std::string("model ") + which + " was trained on " + recorded + " (its metadata) but the data is " +
                     in.data + ": its accuracy and the barriers measure another task; choose --data " + recorded);
+  return out;
+}
+
+std::vector<std::string> recorded_accuracy_warnings(const nn::ModelPair& pair, const DataInput& in,
+                                                    const std::string& split, double a_accuracy, double b_accuracy) {
+  std::vector<std::string> out;
+  if (split != "test" || !in.given()) return out;
+  const struct {
+    const char* which;
+    const std::string &data, &recorded;
+    double measured;
+  } models[] = {{"A", pair.a_data, pair.a_accuracy, a_accuracy}, {"B", pair.b_data, pair.b_accuracy, b_accuracy}};
+  for (const auto& m : models) {
+    if (m.data != in.data || m.recorded.empty() || !std::isfinite(m.measured)) continue;
+    double recorded = 0;
+    try {
+      recorded = std::stod(m.recorded);
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (std::abs(recorded - m.measured) <= 0.02) continue;
+    char line[320];
+    std::snprintf(line, sizeof line,
+                  "model %s: measured test accuracy %.2f%% differs from the %.2f%% recorded when it was trained: "
+                  "it is not read as it was trained (check --normalize, --input, --key and the architecture)",
+                  m.which, 100 * m.measured, 100 * recorded);
+    out.push_back(line);
+  }
   return out;
 }
 

@@ -40,6 +40,13 @@ void check_data_fits(const nn::Architecture& arch, const data::Dataset& set, con
 // measures chance-level accuracy and meaningless barriers.
 std::vector<std::string> recorded_data_warnings(const nn::ModelPair& pair, const DataInput& in);
 
+// Warnings where a model's measured accuracy at its own end of the line (the test split of the
+// data it was trained on) differs by more than 2 points from the test accuracy `rebasin train`
+// recorded: the model is not read as it was trained (another --normalize, --input, --key or
+// architecture). a_accuracy, b_accuracy: measured at lambda 0 and 1; NaN skips.
+std::vector<std::string> recorded_accuracy_warnings(const nn::ModelPair& pair, const DataInput& in,
+                                                    const std::string& split, double a_accuracy, double b_accuracy);
+
 // Both models as one architecture's parameter sets (nn::load_model_pair), with `io` from data.
 nn::ModelPair load_models(const ModelsInput& in, const nn::ModelIO& io = {});
 

@@ -44,6 +44,8 @@ InspectReport run_inspect(const InspectOptions& o) {
     r.tensors.push_back({name, io::dtype_code(t.scalar_type()), t.sizes().vec()});
     if (at::isFloatingType(t.scalar_type())) r.parameters += t.numel();
   }
+  if (auto it = ck.metadata.find("data"); it != ck.metadata.end()) r.trained_data = it->second;
+  if (auto it = ck.metadata.find("test_accuracy"); it != ck.metadata.end()) r.trained_accuracy = it->second;
   const bool chosen = !o.arch.empty() && o.arch != "auto";
   std::string arch = chosen ? o.arch : nn::recorded_arch(ck, "auto");
   if (!chosen && ck.format == "torchscript") arch = o.file;  // a TorchScript model is its own architecture

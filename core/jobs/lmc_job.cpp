@@ -77,6 +77,10 @@ LineReport run_interpolate(const LineJobOptions& o, EventSink& sink, const Cance
   }
   r.line = curve_report(c);
   r.area = c.area;
+  // The naive line's ends are the models themselves (REPAIR rescales them: not comparable).
+  if (o.perm.empty() && !o.repair && !c.accuracy.empty())
+    for (const std::string& w : recorded_accuracy_warnings(m.pair, o.data, o.split, c.accuracy.front(), c.accuracy.back()))
+      sink.note({w, true});
   if (!o.csv.empty())
     io::write_file_atomically(o.csv, [&](std::ostream& out) {
       out << "lambda,loss,accuracy\n";

@@ -384,6 +384,12 @@ nlohmann::json InspectReport::to_json() const {
   };
   nlohmann::json groups_j = nlohmann::json::array();
   for (const InspectGroup& g : groups) groups_j.push_back(group_json(g));
+  // Metadata is text: a recorded accuracy that is not a number is reported as null.
+  nlohmann::json accuracy_j = nullptr;
+  try {
+    if (!trained_accuracy.empty()) accuracy_j = std::stod(trained_accuracy);
+  } catch (const std::exception&) {
+  }
   nlohmann::json graph_j = nullptr;
   if (graph) {
     nlohmann::json dropped_j = nlohmann::json::array();
@@ -401,6 +407,8 @@ nlohmann::json InspectReport::to_json() const {
           {"entries", entries},
           {"tensors", tensors_j},
           {"parameters", parameters},
+          {"trained", trained_data.empty() ? nlohmann::json(nullptr)
+                                           : nlohmann::json{{"data", trained_data}, {"test_accuracy", accuracy_j}}},
           {"architecture", architecture.empty() ? nlohmann::json(nullptr) : nlohmann::json(architecture)},
           {"groups", groups_j},
           {"graph", graph_j}};

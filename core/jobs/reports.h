@@ -154,6 +154,8 @@ struct InspectReport {
   std::vector<std::string> entries;
   std::vector<TensorInfo> tensors;
   std::int64_t parameters = 0;              // entries of the floating-point tensors
+  // What `rebasin train` recorded in the file's metadata (empty when not recorded).
+  std::string trained_data, trained_accuracy;
   std::string architecture;                 // the built-in ARCH that reads it ("" for none or a graph)
   bool graph = false;                       // read through a TorchScript graph (derived groups)
   std::vector<InspectGroup> groups;         // the architecture's groups (empty when none reads it)
