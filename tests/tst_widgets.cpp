@@ -543,6 +543,14 @@ class TestWidgets : public QObject {
     w.setCurveInfo("weight", 2.5, 3);
     QCOMPARE(table->text(0, 4), QStringLiteral("2.5"));
     QCOMPARE(table->text(0, 5), QStringLiteral("3"));
+    w.setCurveInfo("sinkhorn-l2", 0.5, 15, 5);
+    QCOMPARE(table->text(1, 5), QStringLiteral("15 (result: 5)"));
+    // Larger text (presentation mode): the table grows with its rows, none hidden.
+    const int before = table->height();
+    QFont big = w.font();
+    big.setPointSizeF(big.pointSizeF() * 2);
+    w.setFont(big);
+    QVERIFY(table->height() > before);
     QCOMPARE(table->text(2, 1), QStringLiteral("0.3020"));
     table->item(1, 0)->setCheckState(Qt::Unchecked);
     QTRY_VERIFY(!w.curveVisible("sinkhorn-l2"));

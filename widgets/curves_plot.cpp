@@ -180,8 +180,8 @@ void CurvesPlot::clear() {
   requestReplot();
 }
 
-void CurvesPlot::setCurveInfo(const QString& curve, double seconds, int steps) {
-  m_info[curve] = {seconds, steps};
+void CurvesPlot::setCurveInfo(const QString& curve, double seconds, int steps, int chosenStep) {
+  m_info[curve] = {seconds, steps, chosenStep};
   refreshTable();
 }
 
@@ -200,7 +200,8 @@ void CurvesPlot::refreshTable() {
       row.midLoss = mid->second.loss;
       row.midAccuracy = mid->second.accuracy;
     }
-    if (auto it = m_info.constFind(curve); it != m_info.constEnd()) row.seconds = it->first, row.steps = it->second;
+    if (auto it = m_info.constFind(curve); it != m_info.constEnd())
+      row.seconds = it->seconds, row.steps = it->steps, row.chosenStep = it->chosenStep;
     rows << row;
   }
   m_table->setRows(rows);

@@ -47,7 +47,7 @@ class CurvesPlot : public PlotFrame {
   void setCurveVisible(const QString& curve, bool visible);
   bool curveVisible(const QString& curve) const;
   // What the alignment behind a curve took (the comparison table's seconds and steps).
-  void setCurveInfo(const QString& curve, double seconds, int steps);
+  void setCurveInfo(const QString& curve, double seconds, int steps, int chosenStep = -1);
   // The comparison table under the plots: one row per curve.
   MethodTable* methodTable() const { return m_table; }
   // Pixel rectangles of the barrier labels as last laid out (for tests: they do not overlap).
@@ -95,7 +95,11 @@ class CurvesPlot : public PlotFrame {
   QMap<QString, Graphics> m_graphics;
   QVector<QRectF> m_labelRects;
   MethodTable* m_table = nullptr;
-  QMap<QString, std::pair<double, int>> m_info;  // curve -> (seconds, steps)
+  struct Info {
+    double seconds = 0;
+    int steps = -1, chosenStep = -1;
+  };
+  QMap<QString, Info> m_info;
 };
 
 }  // namespace rebasin::widgets

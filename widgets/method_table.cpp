@@ -1,6 +1,7 @@
 // MethodTable: rows of numbers per curve with a visibility check box.
 #include "widgets/method_table.h"
 
+#include <QEvent>
 #include <QHeaderView>
 #include <QPixmap>
 #include <cmath>
@@ -17,8 +18,10 @@ MethodTable::MethodTable(QWidget* parent) : QTableWidget(parent) {
   setColumnCount(6);
   setHorizontalHeaderLabels({tr("method (tick to show)"), tr("loss barrier"), tr("midpoint loss"),
                              tr("midpoint accuracy"), tr("seconds"), tr("steps")});
-  horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-  horizontalHeader()->setStretchLastSection(true);
+  // Every column shares the width (no horizontal scroll bar to hide the last row under).
+  horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+  horizontalHeader()->setMinimumSectionSize(40);
+  setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
   verticalHeader()->setVisible(false);
   setEditTriggers(QAbstractItemView::NoEditTriggers);
   setSelectionMode(QAbstractItemView::NoSelection);
@@ -46,19 +49,33 @@ void MethodTable::setRows(const QVector<MethodRow>& rows) {
     const QString cells[] = {number(m.barrier, 4), number(m.midLoss, 4),
                              std::isfinite(m.midAccuracy) ? QStringLiteral("%1%").arg(100 * m.midAccuracy, 0, 'f', 2)
                                                           : QStringLiteral("-"),
-                             number(m.seconds, 1), m.steps >= 0 ? QString::number(m.steps) : QStringLiteral("-")};
+                             number(m.seconds, 1),
+                             m.steps < 0         ? QStringLiteral("-")
+                             : m.chosenStep >= 0 ? tr("%1 (result: %2)").arg(m.steps).arg(m.chosenStep)
+                                                 : QString::number(m.steps)};
     for (int c = 0; c < 5; ++c) {
       auto* cell = new QTableWidgetItem(cells[c]);
       cell->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
       setItem(r, c + 1, cell);
     }
   }
-  // As tall as its rows (up to 6 shown; more scroll), so the plot keeps the space.
-  const int visibleRows = std::min<int>(int(rows.size()), 6);
-  setFixedHeight(horizontalHeader()->sizeHint().height() + 2 * frameWidth() +
-                 visibleRows * (verticalHeader()->defaultSectionSize()));
+  fitHeight();
   setVisible(!rows.isEmpty());
   m_filling = false;
+}
+
+void MethodTable::fitHeight() {
+  // As tall as its rows (up to 6 shown; more scroll), so the plot keeps the rest - measured
+  // again when the font changes (presentation mode's larger text).
+  resizeRowsToContents();
+  int height = horizontalHeader()->sizeHint().height() + 2 * frameWidth();
+  for (int r = 0; r < std::min(rowCount(), 6); ++r) height += rowHeight(r);
+  setFixedHeight(height);
+}
+
+void MethodTable::changeEvent(QEvent* event) {
+  QTableWidget::changeEvent(event);
+  if (event->type() == QEvent::FontChange) fitHeight();
 }
 
 QString MethodTable::text(int row, int column) const {

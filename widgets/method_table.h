@@ -17,7 +17,8 @@ struct MethodRow {
   bool visible = true;
   double barrier = qQNaN(), midLoss = qQNaN(), midAccuracy = qQNaN();  // NaN: not measured
   double seconds = qQNaN();
-  int steps = -1;  // -1: not an alignment (naive) or not known
+  int steps = -1;        // -1: not an alignment (naive) or not known
+  int chosenStep = -1;   // the step whose permutation the run returned (-1: not known)
 };
 
 class MethodTable : public QTableWidget {
@@ -29,10 +30,14 @@ class MethodTable : public QTableWidget {
   // The text of a cell as shown (tests, copying).
   QString text(int row, int column) const;
 
+ protected:
+  void changeEvent(QEvent* event) override;
+
  Q_SIGNALS:
   void visibilityToggled(const QString& curve, bool visible);
 
  private:
+  void fitHeight();
   bool m_filling = false;
 };
 

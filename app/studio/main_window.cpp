@@ -306,9 +306,12 @@ void MainWindow::onFinished(const JobResult& r) {
   if (r.aligned && r.settings.task == Task::Align) {
     // The comparison table's seconds and steps for this method's curve.
     const QString label = r.summary.value("label").toString();
-    const QJsonObject info{{"seconds", r.summary.value("seconds")}, {"steps", r.summary.value("steps")}};
+    const QJsonObject info{{"seconds", r.summary.value("seconds")},
+                           {"steps", r.summary.value("steps")},
+                           {"chosen_step", r.summary.value("chosen_step")}};
     results_.curveInfo[label] = info;
-    curves_->setCurveInfo(label, info.value("seconds").toDouble(), info.value("steps").toInt());
+    curves_->setCurveInfo(label, info.value("seconds").toDouble(), info.value("steps").toInt(),
+                          info.value("chosen_step").toInt(-1));
     shownAlignment_ = r.aligned;
     results_.alignment = r.settings.toJson();
     results_.alignment["label"] = r.summary.value("label");

@@ -336,7 +336,8 @@ void MainWindow::redrawFromResults() {
     if (p.result) objective_->setChosenStep(p.step);
   for (const auto& c : results_.curves) curves_->addPoint(c);
   for (auto it = results_.curveInfo.constBegin(); it != results_.curveInfo.constEnd(); ++it)
-    curves_->setCurveInfo(it.key(), it->toObject().value("seconds").toDouble(), it->toObject().value("steps").toInt());
+    curves_->setCurveInfo(it.key(), it->toObject().value("seconds").toDouble(), it->toObject().value("steps").toInt(),
+                          it->toObject().value("chosen_step").toInt(-1));
   if (!results_.recovery.isEmpty()) recovery_->setGroups(results_.recovery);
   if (!results_.taskRows.isEmpty()) continual_->setTaskCount(results_.taskRows.first().tasks);
   for (const auto& r : results_.taskRows) continual_->addTaskRow(r.task, r.accuracy);
