@@ -236,6 +236,18 @@ class TestStudioWindow : public QObject {
     QVERIFY(w.showRun(1));
     QCOMPARE(w.results().summary.value("label").toString(), QStringLiteral("weight"));
     drawsTheExportedPermutation(w, dir.filePath("perm-weight.json"));
+    // Two methods side by side: the Sinkhorn run's plans beside the weight run's, same group.
+    QVERIFY(w.comparePlansWith(0));
+    auto* compare = w.findChild<rebasin::widgets::PlanHeatmap*>("comparePlans");
+    QVERIFY(compare && compare->isVisible());
+    const QJsonArray sinkhornGroups = QJsonDocument::fromJson(head(dir.filePath("perm.json"), 1 << 24)).object()["groups"].toArray();
+    QVector<qint64> sinkhornFc1;
+    for (const QJsonValue& x : sinkhornGroups[0].toObject()["perm"].toArray()) sinkhornFc1 << qint64(x.toDouble());
+    QCOMPARE(compare->selectedGroup(), 0);
+    QCOMPARE(compare->drawnAssignment(0), sinkhornFc1);
+    QVERIFY(compare->showsResult(0));
+    QVERIFY(w.comparePlansWith(-1));
+    QVERIFY(!compare->isVisible());
 
     // A run that fails (B of another architecture) gives back every result shown before it.
     const Results before = w.results();
@@ -590,13 +602,18 @@ class TestStudioWindow : public QObject {
     w.resize(1400, 900);
     w.show();
     QVERIFY(QTest::qWaitForWindowExposed(&w));
-    for (int i = 0; i < w.tabs()->count(); ++i) {
+    // A tab is a plot, or holds one (the plans tab: the plan beside an optional comparison).
+    const auto frameOf = [&](int i) {
       auto* frame = qobject_cast<rebasin::widgets::PlotFrame*>(w.tabs()->widget(i));
+      return frame ? frame : w.tabs()->widget(i)->findChild<rebasin::widgets::PlotFrame*>();
+    };
+    for (int i = 0; i < w.tabs()->count(); ++i) {
+      auto* frame = frameOf(i);
       QVERIFY(frame);
       QVERIFY2(frame->isPlaceholderVisible(), qPrintable(w.tabs()->tabText(i)));
       QVERIFY(frame->placeholderText().startsWith("Run "));
     }
-    auto* plans = qobject_cast<rebasin::widgets::PlotFrame*>(w.tabs()->widget(0));
+    auto* plans = frameOf(0);
     QCOMPARE(plans->placeholderText(), QString("Run align or recover to see the transport plans"));
     // The line covers the plot (no blank axes), which keeps its size for exports.
     auto* label = plans->plot()->findChild<QLabel*>();

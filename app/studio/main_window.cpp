@@ -9,6 +9,7 @@
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QSplitter>
 #include <QTimer>
 #include <QVBoxLayout>
 
@@ -83,7 +84,26 @@ void MainWindow::buildTabs() {
   recovery_ = new widgets::RecoveryPlot(tabs_);
   continual_ = new widgets::ContinualPlot(tabs_);
   merge_ = new widgets::MergePlot(tabs_);
-  tabs_->addTab(plans_, tr("Transport plans"));
+  // The plans tab: the run's plans, and beside them (when asked, Runs > Compare plans with) the
+  // same group's plans of another run - two methods side by side.
+  auto* plansSplit = new QSplitter(Qt::Horizontal, tabs_);
+  plansSplit->setObjectName(QStringLiteral("plansSplit"));
+  plans_->setParent(plansSplit);
+  plansSplit->addWidget(plans_);
+  auto* compareBox = new QWidget(plansSplit);
+  auto* compareColumn = new QVBoxLayout(compareBox);
+  compareColumn->setContentsMargins(0, 0, 0, 0);
+  compareTitle_ = new QLabel(compareBox);
+  compareTitle_->setObjectName(QStringLiteral("compareTitle"));
+  compareTitle_->setWordWrap(true);
+  compareColumn->addWidget(compareTitle_);
+  comparePlans_ = new widgets::PlanHeatmap(compareBox);
+  comparePlans_->setObjectName(QStringLiteral("comparePlans"));
+  compareColumn->addWidget(comparePlans_, 1);
+  plansSplit->addWidget(compareBox);
+  compareBox->setVisible(false);
+  tabs_->addTab(plansSplit, tr("Transport plans"));
+  connect(plans_, &widgets::PlanHeatmap::groupSelected, comparePlans_, &widgets::PlanHeatmap::selectGroup);
   tabs_->addTab(curves_, tr("Interpolation"));
   tabs_->addTab(landscape_, tr("Landscape"));
   tabs_->addTab(objective_, tr("Objective"));
@@ -147,9 +167,12 @@ QJsonObject MainWindow::settingsToKeep() const {
   return !demoShown_.isEmpty() && shown == demoShown_ ? userSettings_ : shown;
 }
 
-widgets::PlotFrame* MainWindow::currentPlot() const {
-  return qobject_cast<widgets::PlotFrame*>(tabs_->currentWidget());
+widgets::PlotFrame* MainWindow::plotOfTab(int tab) const {
+  if (tab == kPlansTab) return plans_;  // inside the side-by-side splitter
+  return qobject_cast<widgets::PlotFrame*>(tabs_->widget(tab));
 }
+
+widgets::PlotFrame* MainWindow::currentPlot() const { return plotOfTab(tabs_->currentIndex()); }
 
 QString MainWindow::currentTable() const {
   switch (tabs_->currentIndex()) {

@@ -93,6 +93,9 @@ class MainWindow : public QMainWindow {
   QString runTitle(int index) const;
   bool showRun(int index);
   int shownRun() const { return shownRun_; }
+  // Beside the plans: the same group's plans of run `index` (another method on the same models);
+  // -1 closes the comparison.
+  bool comparePlansWith(int index);
 
   // The caption an exported figure of `tab` carries.
   QString figureCaption(int tab) const;
@@ -140,6 +143,7 @@ class MainWindow : public QMainWindow {
                         bool merge);
   QString currentTable() const;  // CSV table of the current tab
   widgets::PlotFrame* currentPlot() const;
+  widgets::PlotFrame* plotOfTab(int tab) const;
 
   JobRunner* runner_ = nullptr;
   ModelsDock* models_ = nullptr;
@@ -173,6 +177,8 @@ class MainWindow : public QMainWindow {
   QVector<RunRecord> runs_;
   int shownRun_ = -1;
   QMenu* runsMenu_ = nullptr;
+  widgets::PlanHeatmap* comparePlans_ = nullptr;
+  QLabel* compareTitle_ = nullptr;
   QSet<int> runTabs_, runTabsBefore_;  // the tabs the last run filled (Export all plots writes these)
   void filled(int tab) { runTabs_.insert(tab); }
   // The alignment whose results are shown: the last align run's, or one rebuilt from a reopened

@@ -232,7 +232,7 @@ bool MainWindow::exportCurrentPlot(const QString& path, QString* error, int widt
 bool MainWindow::exportAllPlots(const QString& dir, const QString& suffix, QString* error) {
   int written = 0;
   for (int i = 0; i < tabs_->count(); ++i) {
-    auto* frame = qobject_cast<widgets::PlotFrame*>(tabs_->widget(i));
+    widgets::PlotFrame* frame = plotOfTab(i);
     // The last run's tabs only: an older run's continual or merge tab is not this run's figure.
     if (!frame || frame->isPlaceholderVisible() || (!runTabs_.isEmpty() && !runTabs_.contains(i))) continue;
     const QString path = QDir(dir).filePath(tabFileName(tabs_->tabText(i)) + "." + suffix);

@@ -4,10 +4,12 @@
 #include <QDateTime>
 #include <QLabel>
 #include <QMenu>
+#include <QTabWidget>
 
 #include "app/studio/job_dock.h"
 #include "app/studio/main_window.h"
 #include "app/studio/models_dock.h"
+#include "widgets/plan_heatmap.h"
 
 namespace rebasin::studio {
 
@@ -59,6 +61,23 @@ bool MainWindow::showRun(int index) {
   return true;
 }
 
+bool MainWindow::comparePlansWith(int index) {
+  QWidget* box = comparePlans_->parentWidget();
+  if (index < 0 || index >= runs_.size() || runs_[index].results.plans.isEmpty()) {
+    box->setVisible(false);
+    comparePlans_->clear();
+    return index < 0;
+  }
+  comparePlans_->clear();
+  for (const auto& plan : runs_[index].results.plans) comparePlans_->setPlan(plan);
+  comparePlans_->selectGroup(plans_->selectedGroup());
+  comparePlans_->setPlaceholderVisible(false);
+  compareTitle_->setText(tr("Compared with run %1: %2").arg(index + 1).arg(runs_[index].title));
+  box->setVisible(true);
+  tabs_->setCurrentIndex(kPlansTab);
+  return true;
+}
+
 void MainWindow::rebuildRunsMenu() {
   if (!runsMenu_) return;
   runsMenu_->clear();
@@ -68,6 +87,12 @@ void MainWindow::rebuildRunsMenu() {
   QAction* forward = runsMenu_->addAction(tr("Show the &next run"), QKeySequence::Redo, this,
                                           [this] { showRun(shownRun_ + 1); });
   forward->setEnabled(shownRun_ >= 0 && shownRun_ + 1 < runs_.size());
+  QMenu* compare = runsMenu_->addMenu(tr("&Compare plans with"));
+  compare->setToolTip(tr("Show another run's plans of the same group beside these"));
+  compare->addAction(tr("(close the comparison)"), this, [this] { comparePlansWith(-1); });
+  for (int i = int(runs_.size()) - 1; i >= 0; --i)
+    if (!runs_[i].results.plans.isEmpty())
+      compare->addAction(runs_[i].title, this, [this, i] { comparePlansWith(i); });
   runsMenu_->addSeparator();
   if (runs_.isEmpty()) runsMenu_->addAction(tr("(no finished run yet)"))->setEnabled(false);
   for (int i = int(runs_.size()) - 1; i >= 0; --i) {

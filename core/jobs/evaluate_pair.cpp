@@ -20,8 +20,9 @@ PairData load_pair_data(const ModelsInput& models, const DataInput& data, const 
   p.model->b_path = models.b;
   p.model->pair = load_models(models, io);
   for (const std::string& n : p.model->pair.notes) sink.note({n, true});
-  for (const std::string& w : recorded_data_warnings(p.model->pair, data)) sink.note({w, true});
   if (p.data) check_data_fits(*p.model->pair.arch, p.splits.train, data);
+  // After the checks: data that does not fit at all is one error line, not warnings first.
+  for (const std::string& w : recorded_data_warnings(p.model->pair, data)) sink.note({w, true});
   nn::move_to(p.model->pair, device);
   if (p.data) data::to_device(p.splits, device);
   return p;

@@ -35,9 +35,10 @@ LoadedLine load_line(const ModelsInput& models, const DataInput& data, const std
   m.splits = load_data(data, 0);
   m.pair = load_models(models, nn::model_io(m.splits.train));
   for (const std::string& n : m.pair.notes) sink.note({n, true});
-  for (const std::string& w : recorded_data_warnings(m.pair, data)) sink.note({w, true});
   check_data_fits(*m.pair.arch, m.splits.train, data);
   m.b_permuted = perm.empty() ? m.pair.b : nn::permute(m.pair.arch->spec(), m.pair.b, nn::read_permutations(perm, m.pair.arch->spec()));
+  // After every check: input that cannot run is one error line, not warnings first.
+  for (const std::string& w : recorded_data_warnings(m.pair, data)) sink.note({w, true});
   for (NamedTensors* set : {&m.pair.a, &m.pair.b, &m.b_permuted})
     for (auto& t : *set) t.tensor = t.tensor.to(device);
   return m;
