@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli_common.h"
+#include "common/parse.h"
 #include "jobs/inspect_job.h"
 
 namespace rebasin::cli {
@@ -55,9 +56,9 @@ void run_info(const InfoOptions& o) {
   std::cout << o.inspect.file << ": " << r.format << (r.nesting.empty() ? "" : " (state dict under \"" + r.nesting + "\")") << "\n";
   if (!r.note.empty()) std::cout << r.note << "\n";
   if (!r.trained_data.empty()) {
-    const nlohmann::json accuracy = r.to_json()["trained"]["test_accuracy"];
     char percent[32] = "";
-    if (accuracy.is_number()) std::snprintf(percent, sizeof percent, ", test accuracy %.2f%%", 100 * accuracy.get<double>());
+    if (const auto accuracy = parse_number(r.trained_accuracy))
+      std::snprintf(percent, sizeof percent, ", test accuracy %.2f%%", 100 * *accuracy);
     std::cout << "trained on " << r.trained_data << percent << " (its metadata)\n";
   }
   for (const auto& t : r.tensors) std::cout << "  " << t.name << "  " << shape_text(t.shape) << "  " << t.dtype << "\n";

@@ -5,6 +5,7 @@
 #include "app/studio/job_sink.h"
 #include "common/device.h"
 #include "common/error.h"
+#include "common/parse.h"
 #include "jobs/inspect_job.h"
 
 namespace rebasin::studio {
@@ -45,9 +46,8 @@ ModelInfo inspectModel(const QString& path, const QString& chosen) {
     info.parameters = r.parameters;
     if (!r.trained_data.empty()) {
       info.trained = QObject::tr("trained on %1").arg(QString::fromStdString(r.trained_data));
-      bool ok = false;
-      const double accuracy = QString::fromStdString(r.trained_accuracy).toDouble(&ok);
-      if (ok) info.trained += QObject::tr(", test accuracy %1%").arg(100 * accuracy, 0, 'f', 2);
+      if (const auto accuracy = parse_number(r.trained_accuracy))
+        info.trained += QObject::tr(", test accuracy %1%").arg(100 * *accuracy, 0, 'f', 2);
     }
     if (r.architecture.empty() && !r.graph) {
       info.arch = QStringLiteral("unknown: choose one below");

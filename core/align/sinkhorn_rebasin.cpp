@@ -122,7 +122,8 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
   std::vector<at::Tensor> best = start;
   double best_cost = start.empty() ? std::numeric_limits<double>::infinity() : hard_cost_of(start);
   int best_step = 0;
-  std::vector<at::Tensor> best_logits = logits_of(soft);
+  // Only a sink draws the result's plans: without one the copies are not kept.
+  std::vector<at::Tensor> best_logits = sink ? logits_of(soft) : std::vector<at::Tensor>{};
 
   AlignResult r;
   const auto t0 = Clock::now();
@@ -159,7 +160,7 @@ AlignResult sinkhorn_rebasin(const nn::Architecture& arch, const NamedTensors& a
       best_cost = hard_cost;
       best = hard;
       best_step = step;
-      best_logits = logits_of(soft);
+      if (sink) best_logits = logits_of(soft);
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     r.steps = step;

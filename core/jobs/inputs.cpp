@@ -88,19 +88,14 @@ std::vector<std::string> recorded_accuracy_warnings(const nn::ModelPair& pair, c
     double measured;
   } models[] = {{"A", pair.a_data, pair.a_accuracy, a_accuracy}, {"B", pair.b_data, pair.b_accuracy, b_accuracy}};
   for (const auto& m : models) {
-    if (m.data != in.data || m.recorded.empty() || !std::isfinite(m.measured)) continue;
-    double recorded = 0;
-    try {
-      recorded = std::stod(m.recorded);
-    } catch (const std::exception&) {
+    const std::optional<double> recorded = parse_number(m.recorded);
+    if (m.data != in.data || !recorded || !std::isfinite(m.measured) || std::abs(*recorded - m.measured) <= 0.02)
       continue;
-    }
-    if (std::abs(recorded - m.measured) <= 0.02) continue;
     char line[320];
     std::snprintf(line, sizeof line,
                   "model %s: measured test accuracy %.2f%% differs from the %.2f%% recorded when it was trained: "
                   "it is not read as it was trained (check --normalize, --input, --key and the architecture)",
-                  m.which, 100 * m.measured, 100 * recorded);
+                  m.which, 100 * m.measured, 100 * *recorded);
     out.push_back(line);
   }
   return out;

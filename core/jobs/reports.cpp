@@ -1,5 +1,7 @@
 #include "jobs/reports.h"
 
+#include "common/parse.h"
+
 #include <cmath>
 #include <limits>
 
@@ -385,11 +387,8 @@ nlohmann::json InspectReport::to_json() const {
   nlohmann::json groups_j = nlohmann::json::array();
   for (const InspectGroup& g : groups) groups_j.push_back(group_json(g));
   // Metadata is text: a recorded accuracy that is not a number is reported as null.
-  nlohmann::json accuracy_j = nullptr;
-  try {
-    if (!trained_accuracy.empty()) accuracy_j = std::stod(trained_accuracy);
-  } catch (const std::exception&) {
-  }
+  const std::optional<double> accuracy = parse_number(trained_accuracy);
+  const nlohmann::json accuracy_j = accuracy ? nlohmann::json(*accuracy) : nlohmann::json(nullptr);
   nlohmann::json graph_j = nullptr;
   if (graph) {
     nlohmann::json dropped_j = nlohmann::json::array();
